@@ -1,0 +1,219 @@
+"""s3dlio: storage I/O for AI/ML — one API over S3, Azure, GCS, file:// and direct://.
+
+``import s3dlio`` is light: it imports no SDK, numpy, pyarrow or framework, and
+composes no plugins. Public names are resolved on first access (module
+``__getattr__``); names served by a plugin that is not installed raise
+:class:`~s3dlio.errors.FeatureNotInstalledError` naming the package to install.
+
+Quick start::
+
+    import s3dlio
+    s3dlio.put_bytes("file:///tmp/demo/a.bin", b"hello")
+    assert s3dlio.get("file:///tmp/demo/a.bin") == b"hello"
+    s3dlio.list("file:///tmp/demo/")          # ['file:///tmp/demo/a.bin']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from s3dlio._version import __version__
+from s3dlio.bytesview import BytesView
+from s3dlio.errors import (
+    AlreadyExistsError,
+    AmbiguousBackendError,
+    BackendNotFoundError,
+    BatchError,
+    CheckpointError,
+    ConfigError,
+    ExportStillReferencedError,
+    FeatureNotInstalledError,
+    IntegrityError,
+    InvalidPathError,
+    LengthMismatchError,
+    NotFoundError,
+    NotSupportedError,
+    ObjectNotFoundError,
+    PermissionDeniedError,
+    PluginError,
+    PluginLoadError,
+    PreconditionError,
+    S3dlioError,
+    StoreError,
+    StoreTimeoutError,
+    ThrottledError,
+    TransientError,
+    UnsupportedOperationError,
+)
+from s3dlio.hookspecs import hookimpl
+
+if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
+    from s3dlio.aio import (
+        ObjectMetadata,
+        delete_async,
+        download_async,
+        exists_async,
+        get_async,
+        get_into_async,
+        get_many_async,
+        get_many_stats_async,
+        get_range_async,
+        head_async,
+        list_async,
+        mkdir_async,
+        put_bytes_async,
+        put_many_async,
+        stat_async,
+        stat_many_async,
+        upload_async,
+    )
+    from s3dlio.api import (
+        abort_incomplete_uploads,
+        create_bucket,
+        delete,
+        delete_bucket,
+        exists,
+        get,
+        get_by_key,
+        get_many,
+        get_many_stats,
+        get_object,
+        get_range,
+        list,
+        list_containers,
+        list_full_uris,
+        list_iter,
+        list_keys,
+        mkdir,
+        object_capabilities,
+        put_bytes,
+        put_many,
+        stat,
+        stat_key,
+        stat_many,
+        stat_object,
+    )
+    from s3dlio.configure import (
+        configure_s3,
+        configure_tokio_threads,
+        gcs_get_channel_count,
+        gcs_get_rapid_mode,
+        gcs_query_rapid_bucket,
+        gcs_set_channel_count,
+        gcs_set_rapid_mode,
+        init_logging,
+        parse_s3_uri_full,
+    )
+    from s3dlio.transfer import download, upload
+
+_CORE: dict[str, str] = {}
+for _module, _names in {
+    "s3dlio.api": (
+        "abort_incomplete_uploads create_bucket delete delete_bucket exists get get_by_key get_many "
+        "get_many_stats get_object get_range list list_containers list_full_uris list_iter list_keys "
+        "mkdir object_capabilities put_bytes put_many stat stat_key stat_many stat_object"
+    ),
+    "s3dlio.aio": (
+        "ObjectMetadata delete_async download_async exists_async get_async get_into_async "
+        "get_many_async get_many_stats_async get_range_async head_async list_async mkdir_async "
+        "put_bytes_async put_many_async stat_async stat_many_async upload_async"
+    ),
+    "s3dlio.configure": (
+        "configure_s3 configure_tokio_threads gcs_get_channel_count gcs_get_rapid_mode "
+        "gcs_query_rapid_bucket gcs_set_channel_count gcs_set_rapid_mode init_logging parse_s3_uri_full"
+    ),
+    "s3dlio.transfer": "download upload",
+    "s3dlio.store": "ObjectStore ObjectMeta ListPage Capability",
+    "s3dlio.plugins": "PluginHost",
+}.items():
+    for _name in _names.split():
+        _CORE[_name] = _module
+
+#: Names served by feature plugins: name -> (module, distribution to install).
+_PLUGIN_NAMES: dict[str, tuple[str, str]] = {}
+for _module, _dist, _names in (
+    (
+        "s3dlio_datagen.api",
+        "s3dlio-datagen",
+        "put put_async generate_data generate_data_with_threads generate_into_buffer Generator "
+        "XorStream generate_npz_bytes generate_parquet_bytes generate_parquet_bytes_schema "
+        "generate_and_write_parquet generate_and_write_parquet_schema "
+        "generate_and_write_parquet_schema_streaming py_total_cpus py_default_data_gen_threads",
+    ),
+    (
+        "s3dlio_oplog.api",
+        "s3dlio-oplog",
+        "init_op_log finalize_op_log is_op_log_active set_op_log_client_id op_log_stats",
+    ),
+    (
+        "s3dlio_loaders.api",
+        "s3dlio-loaders",
+        "create_dataset create_async_loader Dataset AsyncDataLoader LoaderOptions VecDataset "
+        "VecDataLoader read_npz create_tfrecord_index index_tfrecord_bytes get_tfrecord_index_entries "
+        "read_tfrecord_index",
+    ),
+):
+    for _name in _names.split():
+        _PLUGIN_NAMES[_name] = (_module, _dist)
+
+del _module, _names, _name, _dist
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _CORE.get(name)
+    if module_name is not None:
+        value = getattr(importlib.import_module(module_name), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
+    served = _PLUGIN_NAMES.get(name)
+    if served is not None:
+        module_name, dist = served
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name.split(".")[0]):
+                raise FeatureNotInstalledError(
+                    f"s3dlio.{name} is provided by {dist}: pip install {dist}"
+                ) from exc
+            raise
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 's3dlio' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_CORE) | set(_PLUGIN_NAMES))
+
+
+__all__ = [
+    "AlreadyExistsError",
+    "AmbiguousBackendError",
+    "BackendNotFoundError",
+    "BatchError",
+    "BytesView",
+    "CheckpointError",
+    "ConfigError",
+    "ExportStillReferencedError",
+    "FeatureNotInstalledError",
+    "IntegrityError",
+    "InvalidPathError",
+    "LengthMismatchError",
+    "NotFoundError",
+    "NotSupportedError",
+    "ObjectNotFoundError",
+    "PermissionDeniedError",
+    "PluginError",
+    "PluginLoadError",
+    "PreconditionError",
+    "S3dlioError",
+    "StoreError",
+    "StoreTimeoutError",
+    "ThrottledError",
+    "TransientError",
+    "UnsupportedOperationError",
+    "__version__",
+    "hookimpl",
+    *sorted(_CORE),
+]

@@ -1,0 +1,367 @@
+"""The module-level storage API (API.md §1): every function takes full URIs.
+
+Each call resolves its URI to ``(store, key)`` through the runtime's store cache
+and delegates; batch calls go through the batch engine, large reads through the
+range engine. Functions here are re-exported from :mod:`s3dlio`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from s3dlio.bytesview import BytesView
+from s3dlio.engines.batch import check_window, run_batch
+from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, NotSupportedError
+from s3dlio.runtime import resolve, runtime, split_scheme
+from s3dlio.store import as_buffer
+
+if TYPE_CHECKING:
+    from s3dlio.store import ObjectStore
+
+__all__ = [
+    "abort_incomplete_uploads",
+    "create_bucket",
+    "delete",
+    "delete_bucket",
+    "exists",
+    "get",
+    "get_by_key",
+    "get_many",
+    "get_many_stats",
+    "get_object",
+    "get_range",
+    "list",
+    "list_containers",
+    "list_full_uris",
+    "list_iter",
+    "list_keys",
+    "mkdir",
+    "object_capabilities",
+    "put_bytes",
+    "put_many",
+    "stat",
+    "stat_key",
+    "stat_many",
+    "stat_object",
+]
+
+_builtin_list = list
+_GLOB_CHARS = frozenset("*?[")
+
+
+# ------------------------------------------------------------------------------ reads
+
+
+def get(uri: str) -> BytesView:
+    """Read a whole object (large objects through the range engine)."""
+    store, key = resolve(uri)
+    return store.get(key)
+
+
+def get_range(uri: str, offset: int, length: int | None = None) -> BytesView:
+    """Read ``length`` bytes at ``offset`` (``None``: to the end), clipped at EOF.
+
+    ``offset >= size`` or ``length == 0`` give an empty view; a negative offset or
+    length raises ``ValueError``.
+    """
+    if not isinstance(offset, int) or (length is not None and not isinstance(length, int)):
+        raise TypeError("get_range: offset and length must be int")
+    if offset < 0 or (length is not None and length < 0):
+        raise ValueError(f"get_range: offset and length must be >= 0 (offset={offset}, length={length})")
+    store, key = resolve(uri)
+    return store.get_range(key, offset, length)
+
+
+def _window_for(uris: Sequence[str], max_in_flight: int) -> int:
+    window = min(check_window(max_in_flight), len(uris))
+    if uris:
+        try:
+            store, _ = resolve(uris[0])
+        except Exception:  # resolution errors surface per item, in order
+            return window
+        cap = store.max_useful_concurrency
+        if cap is not None:
+            window = min(window, cap)
+    return max(window, 1)
+
+
+def get_many(uris: Iterable[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
+    """Read many objects concurrently; ``[(uri, data)]`` in input order.
+
+    Every item is attempted; failures raise one ``BatchError`` listing each failed
+    URI after all items settle. Mixed schemes are fine.
+    """
+    items = _as_uri_list(uris, "get_many")
+    window = _window_for(items, max_in_flight)
+    datas = run_batch(get, items, window=window, op="get_many")
+    return _builtin_list(zip(items, datas, strict=True))
+
+
+def get_many_stats(uris: Iterable[str], max_in_flight: int = 64) -> tuple[int, int]:
+    """Read many objects and discard the data; ``(count, total_bytes)``.
+
+    Each worker reuses one buffer, so this measures storage, not allocation.
+    """
+    items = _as_uri_list(uris, "get_many_stats")
+    window = _window_for(items, max_in_flight)
+    from s3dlio._reuse import read_discarding
+
+    sizes = run_batch(read_discarding, items, window=window, op="get_many_stats")
+    return len(sizes), sum(sizes)
+
+
+def stat(uri: str) -> dict[str, Any]:
+    """Metadata of one object (API.md §1 keys); ``NotFoundError`` if missing."""
+    store, key = resolve(uri)
+    return store.head(key).to_stat_dict()
+
+
+def stat_many(uris: Iterable[str], max_in_flight: int = 64) -> list[dict[str, Any]]:
+    """``stat`` of many objects concurrently, in input order (``BatchError`` on failures)."""
+    items = _as_uri_list(uris, "stat_many")
+    return run_batch(stat, items, window=_window_for(items, max_in_flight), op="stat_many")
+
+
+def exists(uri: str) -> bool:
+    """``True`` if the object exists; only "not found" gives ``False``, other errors raise."""
+    store, key = resolve(uri)
+    if not key or key.endswith("/"):
+        raise InvalidPathError("exists needs an object key", op="exists", uri=uri)
+    return store.exists(key)
+
+
+# ------------------------------------------------------------------------------ writes
+
+
+def put_bytes(uri: str, data: Any) -> None:
+    """Store ``data`` (any C-contiguous buffer) atomically at ``uri``.
+
+    ``int``/``str``/``list``/``None`` and other non-buffers raise ``TypeError``.
+    """
+    mv = as_buffer(data, op="put_bytes", uri=uri if isinstance(uri, str) else None)
+    store, key = resolve(uri)
+    _need_key(store, key, "put_bytes")
+    store.put(key, mv)
+
+
+def put_many(items: Iterable[tuple[str, Any]], max_in_flight: int = 64) -> None:
+    """Store many ``(uri, buffer)`` pairs concurrently (``BatchError`` on failures)."""
+    pairs = []
+    for pair in items:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise TypeError("put_many items must be (uri, data) tuples")
+        pairs.append((pair[0], as_buffer(pair[1], op="put_many", uri=str(pair[0]))))
+    if not pairs:
+        return
+    window = _window_for([u for u, _ in pairs], max_in_flight)
+    run_batch(lambda p: put_bytes(p[0], p[1]), pairs, window=window, op="put_many", label=lambda p: p[0])
+
+
+def mkdir(uri: str) -> None:
+    """Create a directory (local: ``mkdir -p``; object stores: a zero-byte ``key/`` marker)."""
+    store, key = resolve(uri)
+    store.mkdir(key)
+
+
+def _need_key(store: ObjectStore, key: str, op: str) -> None:
+    if not key or key.endswith("/"):
+        raise InvalidPathError("an object key is required (the URI names a directory)", op=op,
+                               uri=store.uri(key), backend=store.backend)
+
+
+# ------------------------------------------------------------------------------ listing
+
+
+def _split_glob(key: str) -> tuple[str, str | None]:
+    """``("dir/", "*.txt")`` when the last segment holds a glob, else ``(key, None)``."""
+    head, _, last = key.rpartition("/")
+    if _GLOB_CHARS.intersection(last):
+        return (head + "/" if head else ""), last
+    return key, None
+
+
+def _glob_matcher(pattern: str, recursive: bool) -> Any:
+    regex = fnmatch.translate(pattern)
+    if not recursive and "**" not in pattern:
+        # fnmatch's '*' crosses '/'; in a non-recursive glob it must not.
+        regex = regex.replace(".*", "[^/]*")
+    return re.compile(regex).match
+
+
+def list_iter(uri: str, recursive: bool = False, pattern: str | None = None) -> Iterator[str]:
+    """Stream full URIs under the directory ``uri`` (see :func:`list`), page by page."""
+    for store, key in _list_keys(uri, recursive, pattern):
+        yield store.uri(key)
+
+
+def _list_keys(uri: str, recursive: bool, pattern: str | None) -> Iterator[tuple[ObjectStore, str]]:
+    store, key = resolve(uri)
+    key, glob = _split_glob(key)
+    if glob is not None:
+        recursive = recursive or "**" in glob
+    search = re.compile(pattern).search if pattern is not None else None
+    match = _glob_matcher(glob, recursive) if glob is not None else None
+    if key and not key.endswith("/") and glob is None:
+        # An object exactly at the URI is listed as itself (API.md §1).
+        try:
+            store.head(key)
+        except (NotFoundError, InvalidPathError, NotSupportedError):
+            pass
+        else:
+            rel = key.rpartition("/")[2]
+            if search is None or search(rel):
+                yield store, key
+        key += "/"
+    base = len(key)
+    for page in store.list(key, recursive=recursive):
+        names = _builtin_list(page.keys)
+        if not recursive:
+            names.extend(page.prefixes)
+        if match is not None:
+            names = [n for n in names if match(n[base:].rstrip("/") if n.endswith("/") else n[base:])]
+        if search is not None:
+            names = [n for n in names if search(n[base:])]
+        for name in names:
+            yield store, name
+
+
+def list(uri: str, recursive: bool = False, pattern: str | None = None) -> _builtin_list[str]:  # noqa: A001
+    """Full URIs under the directory ``uri``, sorted.
+
+    ``s3://b/d`` and ``s3://b/d/`` are the same directory; an object exactly at
+    ``uri`` is returned itself; a last segment with ``*``, ``?`` or ``[…]`` is a glob
+    (``**`` or ``recursive`` lets it cross ``/``). Non-recursive listings include
+    sub-directories as ``…/name/``. ``pattern`` is a regex searched in the path
+    relative to ``uri``. A missing directory lists as ``[]``.
+    """
+    out = _builtin_list(list_iter(uri, recursive, pattern))
+    out.sort()
+    return out
+
+
+def list_full_uris(uri: str, recursive: bool = False, pattern: str | None = None) -> _builtin_list[str]:
+    """Alias of :func:`list`."""
+    return list(uri, recursive, pattern)
+
+
+def list_keys(uri: str, recursive: bool = False, pattern: str | None = None) -> _builtin_list[str]:
+    """Like :func:`list` but keys relative to ``uri`` (directories keep their ``/``)."""
+    store, key = resolve(uri)
+    key, glob = _split_glob(key)
+    base_uri = store.uri(key if not key or key.endswith("/") or glob else key + "/")
+    out = []
+    for full in list_iter(uri, recursive, pattern):
+        out.append(full[len(base_uri) :] if full.startswith(base_uri) else full.rpartition("/")[2])
+    out.sort()
+    return out
+
+
+# ------------------------------------------------------------------------------ delete
+
+
+def delete(uri: str, recursive: bool = False) -> None:
+    """Delete one object, a glob's matches, or (``recursive`` / trailing ``/``) a whole prefix.
+
+    A missing object is not an error. Failures raise one ``BatchError`` naming
+    every key that could not be deleted.
+    """
+    store, key = resolve(uri)
+    dir_key, glob = _split_glob(key)
+    if glob is not None:
+        keys = [k for _, k in _list_keys(uri, recursive, None) if not k.endswith("/")]
+        failures = store.delete_many(keys)
+        total = len(keys)
+    elif recursive or not key or key.endswith("/"):
+        prefix = key if not key or key.endswith("/") else key + "/"
+        total, failures = store.delete_prefix(prefix)
+        if recursive and key and not key.endswith("/"):
+            # "rm -r s3://b/name" also removes an object called exactly "name".
+            store.delete(key)
+    else:
+        store.delete(key)
+        return
+    if failures:
+        raise BatchError(
+            "delete", [(store.uri(k), e) for k, e in failures], succeeded=max(total - len(failures), 0),
+            uri=uri,
+        )
+
+
+# ------------------------------------------------------------------------------ containers
+
+
+def _container_uri(bucket_name: str) -> str:
+    if not isinstance(bucket_name, str) or not bucket_name:
+        raise InvalidPathError("a bucket name or container URI is required", op="bucket")
+    if "://" not in bucket_name:
+        return f"s3://{bucket_name}/"
+    return bucket_name if bucket_name.endswith("/") else bucket_name + "/"
+
+
+def create_bucket(bucket_name: str) -> None:
+    """Create a bucket/container (bare name = S3, or a URI); an existing one is fine."""
+    store, key = resolve(_container_uri(bucket_name))
+    store.create_container(key)
+
+
+def delete_bucket(bucket_name: str) -> None:
+    """Delete an empty bucket/container (bare name = S3, or a URI)."""
+    store, key = resolve(_container_uri(bucket_name))
+    store.delete_container(key)
+
+
+def list_containers(uri: str = "s3://") -> _builtin_list[dict[str, Any]]:
+    """``[{name, uri, creation_date}]`` of the buckets/containers reachable from ``uri``."""
+    store, key = resolve(uri)
+    return store.list_containers(key)
+
+
+def abort_incomplete_uploads(uri: str, older_than_s: float = 86400) -> int:
+    """Abort stale multipart uploads and remove stale temp files under ``uri``; the count."""
+    store, key = resolve(uri)
+    return store.abort_incomplete(key, older_than_s)
+
+
+def object_capabilities(uri: str) -> dict[str, Any]:
+    """``{"provider", "get_into", "head"}`` for the URI's scheme (no request is made)."""
+    scheme, _ = split_scheme(uri)
+    spec = runtime().host.backends.spec_for(scheme)
+    return {"provider": spec.name, "get_into": True, "head": True}
+
+
+# ------------------------------------------------------------------------------ aliases
+
+
+def get_object(uri: str) -> BytesView:
+    """Alias of :func:`get`."""
+    return get(uri)
+
+
+def stat_object(uri: str) -> dict[str, Any]:
+    """Alias of :func:`stat`."""
+    return stat(uri)
+
+
+def get_by_key(bucket: str, key: str) -> BytesView:
+    """Deprecated: ``get(f"s3://{bucket}/{key}")``."""
+    import warnings
+
+    warnings.warn("get_by_key is deprecated; use get('s3://bucket/key')", DeprecationWarning, stacklevel=2)
+    return get(f"s3://{bucket}/{key}")
+
+
+def stat_key(bucket: str, key: str) -> dict[str, Any]:
+    """Deprecated: ``stat(f"s3://{bucket}/{key}")``."""
+    import warnings
+
+    warnings.warn("stat_key is deprecated; use stat('s3://bucket/key')", DeprecationWarning, stacklevel=2)
+    return stat(f"s3://{bucket}/{key}")
+
+
+def _as_uri_list(uris: Iterable[str], op: str) -> _builtin_list[str]:
+    if isinstance(uris, str):
+        raise TypeError(f"{op} expects a list of URIs, not a single string")
+    return _builtin_list(uris)

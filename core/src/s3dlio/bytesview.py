@@ -1,0 +1,168 @@
+"""``BytesView``: the read-only, zero-copy result of every read.
+
+A ``BytesView`` exposes the buffer protocol, so ``numpy.frombuffer`` and
+``torch.frombuffer`` wrap it without copying. It also behaves like ``bytes`` where
+that is cheap: ``len``, ``==`` by content, indexing, slicing, ``bytes(bv)``.
+
+Two implementations share one API:
+
+* Python >= 3.12 (PEP 688): a small class whose ``__buffer__`` exports a read-only
+  memoryview of the owner. Slices are zero-copy and a writable export raises
+  ``BufferError``.
+* Python 3.11: a ``bytearray`` subclass. Backends fill it in place (``readinto``),
+  so there is still no intermediate copy; the mutating methods raise. Slices copy,
+  and ``memoryview(bv)`` is writable because 3.11 gives pure-Python classes no way to
+  refuse that; ``bv.memoryview()`` is read-only on every version.
+
+Backends never construct views from ``bytes`` on the hot path: they call
+:meth:`BytesView.allocate` and read into the writable memoryview it returns.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn, SupportsIndex, overload
+
+if TYPE_CHECKING:
+    from collections.abc import Buffer
+
+__all__ = ["BytesView"]
+
+
+def _readonly(*_args: Any, **_kwargs: Any) -> NoReturn:
+    raise TypeError("BytesView is read-only")
+
+
+if sys.version_info >= (3, 12):  # pragma: no cover - exercised on 3.12+ only
+    import inspect
+
+    class BytesView:
+        """Read-only zero-copy view over a buffer (PEP 688 implementation)."""
+
+        __slots__ = ("_mv", "_owner")
+        __hash__ = None  # type: ignore[assignment]
+
+        def __init__(self, owner: Buffer = b"") -> None:
+            self._owner = owner
+            self._mv = memoryview(owner).cast("B").toreadonly()
+
+        @classmethod
+        def allocate(cls, size: int) -> tuple[BytesView, memoryview]:
+            """Return a new view of ``size`` bytes and a writable memoryview to fill it."""
+            owner = bytearray(size)
+            return cls(owner), memoryview(owner)
+
+        @classmethod
+        def wrap(cls, data: Buffer) -> BytesView:
+            """View ``data`` without copying it (the caller must not mutate it afterwards)."""
+            if isinstance(data, BytesView):
+                return data
+            return cls(data)
+
+        def __buffer__(self, flags: int) -> memoryview:
+            if flags & inspect.BufferFlags.WRITABLE:
+                raise BufferError("BytesView is read-only")
+            return self._mv
+
+        def __release_buffer__(self, view: memoryview) -> None:
+            pass
+
+        def __len__(self) -> int:
+            return self._mv.nbytes
+
+        def __bytes__(self) -> bytes:
+            return self._mv.tobytes()
+
+        def to_bytes(self) -> bytes:
+            """Copy the content into a new ``bytes`` object."""
+            return self._mv.tobytes()
+
+        def memoryview(self) -> memoryview:
+            """Return a read-only, 1-D, format ``B`` memoryview (no copy)."""
+            return self._mv
+
+        @overload
+        def __getitem__(self, index: SupportsIndex) -> int: ...
+        @overload
+        def __getitem__(self, index: slice) -> BytesView: ...
+        def __getitem__(self, index: SupportsIndex | slice) -> int | BytesView:
+            if isinstance(index, slice):
+                return BytesView(self._mv[index])
+            return self._mv[index]  # type: ignore[no-any-return]
+
+        def __iter__(self) -> Any:
+            return iter(self._mv)
+
+        def __eq__(self, other: object) -> bool:
+            try:
+                return self._mv == memoryview(other).cast("B")  # type: ignore[arg-type]
+            except TypeError:
+                return NotImplemented
+
+        def __repr__(self) -> str:
+            return f"BytesView({len(self)} bytes)"
+
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (BytesView, (self._mv.tobytes(),))
+
+        def _truncate(self, size: int) -> None:
+            self._mv = self._mv[:size]
+
+else:
+
+    class BytesView(bytearray):
+        """Read-only zero-copy view (Python 3.11: a ``bytearray`` filled in place)."""
+
+        __slots__ = ()
+        __hash__ = None  # type: ignore[assignment]
+
+        @classmethod
+        def allocate(cls, size: int) -> tuple[BytesView, memoryview]:
+            """Return a new view of ``size`` bytes and a writable memoryview to fill it."""
+            view = cls(size)
+            return view, memoryview(view)
+
+        @classmethod
+        def wrap(cls, data: Buffer) -> BytesView:
+            """Return a view holding ``data`` (one copy on 3.11; zero-copy on 3.12+)."""
+            if isinstance(data, BytesView):
+                return data
+            return cls(data)
+
+        def to_bytes(self) -> bytes:
+            """Copy the content into a new ``bytes`` object."""
+            return bytes(self)
+
+        def memoryview(self) -> memoryview:
+            """Return a read-only, 1-D, format ``B`` memoryview (no copy)."""
+            return memoryview(self).toreadonly()
+
+        @overload
+        def __getitem__(self, index: SupportsIndex) -> int: ...
+        @overload
+        def __getitem__(self, index: slice) -> BytesView: ...
+        def __getitem__(self, index: SupportsIndex | slice) -> int | BytesView:  # type: ignore[override]
+            if isinstance(index, slice):
+                return BytesView(bytearray.__getitem__(self, index))
+            return bytearray.__getitem__(self, index)
+
+        def __repr__(self) -> str:
+            return f"BytesView({len(self)} bytes)"
+
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (BytesView, (bytes(self),))
+
+        def _truncate(self, size: int) -> None:
+            bytearray.__delitem__(self, slice(size, None))
+
+        __setitem__ = _readonly
+        __delitem__ = _readonly
+        __iadd__ = _readonly
+        __imul__ = _readonly
+        append = _readonly
+        extend = _readonly
+        insert = _readonly
+        pop = _readonly
+        remove = _readonly
+        clear = _readonly
+        reverse = _readonly

@@ -1,0 +1,1 @@
+"""The ``s3-cli`` command line (also ``python -m s3dlio``)."""

@@ -1,0 +1,1 @@
+"""Shared I/O engines: thread pools, the batch engine and the range engine."""

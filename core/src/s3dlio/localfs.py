@@ -1,0 +1,123 @@
+"""Atomic local-file writes shared by the file://, direct:// backends and ``download``.
+
+A write goes to ``.{name}.s3dlio-tmp-{pid}-{8 hex}`` in the destination directory
+(created ``O_EXCL`` with mode ``0o666 & ~umask``, unlike ``mkstemp``'s 0600), is
+checked for its byte count, optionally fsynced, then published with
+``os.replace``. Any exception — ``KeyboardInterrupt`` included — unlinks the temp
+file and leaves the destination untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterable
+
+from s3dlio.errors import InvalidPathError, StoreError, translate_os_error
+
+__all__ = [
+    "TEMP_MARKER",
+    "atomic_write",
+    "fsync_dir",
+    "is_temp_name",
+    "temp_path_for",
+    "write_all",
+]
+
+TEMP_MARKER = ".s3dlio-tmp-"
+
+
+def is_temp_name(name: str) -> bool:
+    """``True`` for the hidden temp files of in-progress writes."""
+    return name.startswith(".") and TEMP_MARKER in name
+
+
+def temp_path_for(path: str) -> str:
+    """A fresh temp path beside ``path``."""
+    head, tail = os.path.split(path)
+    return os.path.join(head, f".{tail}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def write_all(fd: int, data: memoryview) -> int:
+    """Write every byte of ``data`` (``os.write`` may write less than asked)."""
+    total = len(data)
+    done = 0
+    while done < total:
+        n = os.write(fd, data[done:])
+        if n <= 0:  # pragma: no cover - defensive; os.write raises on errors
+            raise OSError("write returned 0")
+        done += n
+    return done
+
+
+def fsync_dir(directory: str) -> None:
+    fd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(
+    path: str,
+    data: memoryview | Iterable[memoryview] | None = None,
+    *,
+    op: str,
+    uri: str,
+    backend: str = "posix",
+    fsync: str = "none",
+    make_parents: bool = True,
+    writer: Callable[[int], int] | None = None,
+    open_flags: int = 0,
+) -> int:
+    """Publish ``data`` at ``path`` atomically; return the byte count.
+
+    ``data`` is one buffer or an iterable of buffers; alternatively ``writer(fd)``
+    writes through the open descriptor itself (direct I/O) and returns the count.
+    ``fsync`` is ``none``, ``file`` or ``file+dir``. Errors are typed
+    (``PermissionDeniedError`` for EACCES, ``StoreError`` naming ENOSPC/EFBIG, …)
+    and chained.
+    """
+    if os.path.isdir(path):
+        raise InvalidPathError("destination is a directory", op=op, uri=uri, backend=backend)
+    parent = os.path.dirname(path)
+    tmp = temp_path_for(path)
+    fd = -1
+    try:
+        if make_parents and parent:
+            os.makedirs(parent, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | open_flags, 0o666)
+        if writer is not None:
+            written = writer(fd)
+            expected = written
+        elif data is None:
+            written = expected = 0
+        elif isinstance(data, memoryview):
+            expected = len(data)
+            written = write_all(fd, data)
+        else:
+            written = expected = 0
+            for chunk in data:
+                expected += len(chunk)
+                written += write_all(fd, chunk)
+        if written != expected:  # pragma: no cover - write_all loops until done
+            raise StoreError(f"wrote {written} of {expected} bytes", op=op, uri=uri, backend=backend)
+        if fsync in ("file", "file+dir"):
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+        tmp = ""
+        if fsync == "file+dir":
+            fsync_dir(parent)
+        return written
+    except OSError as exc:
+        raise translate_os_error(exc, op=op, uri=uri, backend=backend) from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass

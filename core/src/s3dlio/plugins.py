@@ -1,0 +1,366 @@
+"""``PluginHost``: finds, loads and composes plugins (a facade over pluggy).
+
+Entry points of the group ``s3dlio`` are loaded one by one inside ``try`` blocks,
+so one broken plugin cannot take the others down; every outcome lands in a
+report (``s3-cli plugins``). Strict mode turns any failure into an error.
+
+Switches (environment or ``[plugins]`` in ``s3dlio.toml``):
+
+``S3DLIO_DISABLE_PLUGIN_AUTOLOAD``
+    load no entry points except those named in ``S3DLIO_PLUGINS``.
+``S3DLIO_PLUGINS``
+    comma-separated entry-point names or importable module names to load.
+``S3DLIO_DISABLED_PLUGINS``
+    entry-point names to skip.
+``S3DLIO_STRICT_PLUGINS``
+    fail on any load error, duplicate name or unknown hook.
+
+Conflicts are never settled by load order: two distributions shipping the same
+entry-point name, or two plugins claiming one scheme, need
+``[plugins.prefer] name = "winner"`` in the config.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import os
+import types
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import pluggy
+
+from s3dlio import hookspecs
+from s3dlio.config import ConfigSchema, Settings, core_schema, load_settings
+from s3dlio.errors import PluginError, PluginLoadError
+from s3dlio.registry import (
+    AdapterSpec,
+    BackendRegistry,
+    FormatSpec,
+    GeneratorSpec,
+    MiddlewareSpec,
+    NamedRegistry,
+    OplogSinkSpec,
+)
+
+__all__ = ["EntryPointInfo", "PluginHost", "PluginReport"]
+
+ENTRY_POINT_GROUP = "s3dlio"
+
+
+@attrs.frozen
+class EntryPointInfo:
+    """An entry point to load (a seam for tests; normally read from metadata)."""
+
+    name: str
+    value: str
+    distribution: str = ""
+    version: str = ""
+
+    def load(self) -> Any:
+        module_name, _, attr = self.value.partition(":")
+        obj: Any = importlib.import_module(module_name)
+        for part in filter(None, attr.split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+
+@attrs.define
+class PluginReport:
+    """What happened to one plugin."""
+
+    name: str
+    module: str
+    distribution: str = ""
+    version: str = ""
+    status: str = "pending"
+    """``loaded``, ``builtin``, ``failed``, ``disabled``, ``conflict`` or ``not-found``."""
+    error: str = ""
+    hooks: list[str] = attrs.field(factory=list)
+    exception: BaseException | None = attrs.field(default=None, repr=False, eq=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "module": self.module,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "hooks": list(self.hooks),
+        }
+
+
+def discover_entry_points() -> list[EntryPointInfo]:
+    """Entry points of the ``s3dlio`` group from installed distributions."""
+    found = []
+    for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        found.append(
+            EntryPointInfo(
+                name=ep.name,
+                value=ep.value,
+                distribution=dist.metadata["Name"] if dist is not None else "",
+                version=dist.version if dist is not None else "",
+            )
+        )
+    return found
+
+
+class PluginHost:
+    """Loads plugins and composes settings and registries from their hooks."""
+
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | None = None,
+        explicit: Mapping[str, Mapping[str, Any]] | None = None,
+        entry_points: Iterable[EntryPointInfo] | None = None,
+        extra_plugins: Iterable[tuple[str, object]] = (),
+    ) -> None:
+        self.environ = dict(os.environ if environ is None else environ)
+        self.config_file = config_file
+        self.explicit = explicit
+        self._entry_points = list(entry_points) if entry_points is not None else None
+        self._extra_plugins = list(extra_plugins)
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.reports: list[PluginReport] = []
+        self.settings: Settings | None = None
+        self.backends = BackendRegistry()
+        self.generators: NamedRegistry[GeneratorSpec] = NamedRegistry("generator")
+        self.oplog_sinks: NamedRegistry[OplogSinkSpec] = NamedRegistry("op-log sink")
+        self.formats: NamedRegistry[FormatSpec] = NamedRegistry("format")
+        self.adapters: NamedRegistry[AdapterSpec] = NamedRegistry("adapter")
+        self.middleware: NamedRegistry[MiddlewareSpec] = NamedRegistry("middleware")
+        self.schema = ConfigSchema()
+        self._composed = False
+
+    # ------------------------------------------------------------------ loading
+    def compose(self) -> PluginHost:
+        """Load plugins, resolve settings, fill registries, call ``s3dlio_configure``."""
+        if self._composed:
+            return self
+        # Core's own sections decide which plugins load, so resolve them first.
+        boot = load_settings(
+            core_schema(), environ=self.environ, config_file=self.config_file,
+            explicit=self.explicit, warn_unknown=False,
+        )
+        plugin_cfg = boot.plugins
+        self._register_builtin()
+        self._load_entry_points(plugin_cfg)
+        for name, obj in self._extra_plugins:
+            self.register(obj, name=name)
+        self.check_pending(strict=plugin_cfg.strict)
+        self.pm.hook.s3dlio_add_config(schema=self.schema)
+        self.settings = load_settings(
+            self.schema, environ=self.environ, config_file=boot.config_file,
+            file_data=boot.file_data, explicit=self.explicit,
+        )
+        prefer = self.settings.plugins.prefer
+        for registry in (self.backends, self.generators, self.oplog_sinks, self.formats,
+                         self.adapters, self.middleware):
+            registry._choices = dict(prefer)
+        self.backends.load_errors = {
+            r.name: r.exception for r in self.reports if r.exception is not None
+        }
+        self._call_register("s3dlio_register_backends", registry=self.backends)
+        self._call_register("s3dlio_register_generators", registry=self.generators)
+        self._call_register("s3dlio_register_oplog_sinks", registry=self.oplog_sinks)
+        self._call_register("s3dlio_register_formats", registry=self.formats)
+        self._call_register("s3dlio_register_adapters", registry=self.adapters)
+        self._call_register("s3dlio_register_middleware", registry=self.middleware)
+        if plugin_cfg.strict:
+            conflicts = self.backends.conflicts()
+            unresolved = {s: p for s, p in conflicts.items() if s not in prefer}
+            if unresolved:
+                raise PluginError(f"schemes claimed by several plugins: {unresolved}")
+        self.pm.hook.s3dlio_configure(settings=self.settings)
+        self._composed = True
+        return self
+
+    def unconfigure(self) -> None:
+        """Call ``s3dlio_unconfigure`` (idempotent)."""
+        if self._composed and self.settings is not None:
+            self._composed = False
+            self.pm.hook.s3dlio_unconfigure(settings=self.settings)
+
+    def _register_builtin(self) -> None:
+        from s3dlio import _builtin
+
+        self.pm.register(_builtin, name="s3dlio")
+        self.reports.append(
+            PluginReport(
+                name="s3dlio", module=_builtin.__name__, distribution="s3dlio-core",
+                version=_core_version(), status="builtin", hooks=self._hook_names(_builtin),
+            )
+        )
+
+    def _load_entry_points(self, cfg: Any) -> None:
+        eps = self._entry_points if self._entry_points is not None else discover_entry_points()
+        wanted = list(cfg.plugins)
+        disabled = set(cfg.disabled)
+        by_name: dict[str, list[EntryPointInfo]] = {}
+        for ep in eps:
+            by_name.setdefault(ep.name, []).append(ep)
+        prefer = dict(cfg.prefer)
+        for name, candidates in sorted(by_name.items()):
+            if name in disabled:
+                for ep in candidates:
+                    self.reports.append(self._report(ep, "disabled", "disabled by configuration"))
+                continue
+            if cfg.disable_autoload and name not in wanted:
+                for ep in candidates:
+                    self.reports.append(self._report(ep, "disabled", "autoload disabled"))
+                continue
+            if len(candidates) > 1:
+                chosen = [ep for ep in candidates if prefer.get(name) in (ep.distribution, ep.value)]
+                if len(chosen) != 1:
+                    dists = ", ".join(ep.distribution or ep.value for ep in candidates)
+                    message = (
+                        f"entry point {name!r} is provided by several distributions ({dists}); "
+                        f"choose one with [plugins.prefer] {name} = \"<distribution>\""
+                    )
+                    for ep in candidates:
+                        self.reports.append(self._report(ep, "conflict", message))
+                    if cfg.strict:
+                        raise PluginError(message)
+                    continue
+                for ep in candidates:
+                    if ep is not chosen[0]:
+                        self.reports.append(self._report(ep, "disabled", "not preferred"))
+                candidates = chosen
+            self._load_one(candidates[0], strict=cfg.strict)
+        # Names that are not entry points are module names (like PYTEST_PLUGINS).
+        for name in wanted:
+            if name in by_name:
+                continue
+            self._load_one(EntryPointInfo(name=name, value=name), strict=cfg.strict)
+
+    def _report(self, ep: EntryPointInfo, status: str, error: str = "") -> PluginReport:
+        return PluginReport(
+            name=ep.name, module=ep.value, distribution=ep.distribution, version=ep.version,
+            status=status, error=error,
+        )
+
+    def _load_one(self, ep: EntryPointInfo, *, strict: bool) -> None:
+        report = self._report(ep, "pending")
+        self.reports.append(report)
+        try:
+            plugin = ep.load()
+            self.pm.register(plugin, name=ep.name)
+        except Exception as exc:  # isolation: one broken plugin is reported, not fatal
+            report.status = "failed"
+            report.error = f"{type(exc).__name__}: {exc}"
+            report.exception = exc
+            if strict:
+                raise PluginLoadError(f"plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+            return
+        report.status = "loaded"
+        report.hooks = self._hook_names(plugin)
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register a plugin object or module directly (tests, embedding applications)."""
+        name = name or getattr(plugin, "__name__", None) or repr(plugin)
+        if self._composed:
+            raise PluginError("register plugins before the host is composed")
+        self.pm.register(plugin, name=name)
+        self.reports.append(
+            PluginReport(
+                name=name, module=getattr(plugin, "__name__", type(plugin).__name__),
+                status="loaded", hooks=self._hook_names(plugin),
+            )
+        )
+
+    def _hook_names(self, plugin: object) -> list[str]:
+        callers = self.pm.get_hookcallers(plugin) or []
+        return sorted(c.name for c in callers)
+
+    def check_pending(self, *, strict: bool = True) -> list[str]:
+        """Find hookimpls that match no hook spec (usually a misspelled hook name).
+
+        Raises :class:`PluginError` in strict mode; otherwise marks the offending
+        plugins' reports and returns the messages.
+        """
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if strict:
+                raise PluginError(f"unknown hook: {exc}") from exc
+            for report in self.reports:
+                if report.name == getattr(exc.plugin, "__name__", None) or (
+                    self.pm.get_plugin(report.name) is exc.plugin
+                ):
+                    report.error = f"unknown hook: {exc}"
+            return [str(exc)]
+        return []
+
+    def _call_register(self, hook_name: str, **kwargs: Any) -> None:
+        # Hooks are called plugin by plugin so a failing registration is reported
+        # against its plugin and the registry records who registered what.
+        registry = next(iter(kwargs.values()))
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            plugin_name = impl.plugin_name
+            registry._current_plugin = plugin_name
+            try:
+                impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+            except Exception as exc:
+                report = self._find_report(plugin_name)
+                if report is not None:
+                    report.status = "failed"
+                    report.error = f"{hook_name}: {type(exc).__name__}: {exc}"
+                    report.exception = exc
+                if self.settings is not None and self.settings.plugins.strict:
+                    raise PluginLoadError(f"plugin {plugin_name!r} failed in {hook_name}: {exc}") from exc
+            finally:
+                registry._current_plugin = ""
+
+    def _find_report(self, name: str) -> PluginReport | None:
+        for report in self.reports:
+            if report.name == name:
+                return report
+        return None
+
+    # ------------------------------------------------------------------- queries
+    def resolve_url(self, url: str) -> str | None:
+        """Ask ``s3dlio_resolve_url`` to rewrite a URL of an unregistered scheme."""
+        assert self.settings is not None
+        result = self.pm.hook.s3dlio_resolve_url(url=url, settings=self.settings)
+        return result if isinstance(result, str) else None
+
+    def build_commands(self, cli: Any) -> None:
+        """Let every plugin add its ``s3-cli`` commands to ``cli``."""
+        registry = cli
+        for impl in reversed(self.pm.hook.s3dlio_register_commands.get_hookimpls()):
+            registry._current_plugin = impl.plugin_name
+            try:
+                impl.function(cli=cli)
+            except Exception as exc:
+                report = self._find_report(impl.plugin_name)
+                if report is not None:
+                    report.status = "failed"
+                    report.error = f"s3dlio_register_commands: {type(exc).__name__}: {exc}"
+                    report.exception = exc
+            finally:
+                registry._current_plugin = ""
+
+    def report(self) -> list[PluginReport]:
+        return list(self.reports)
+
+
+def _core_version() -> str:
+    from s3dlio._version import __version__
+
+    return __version__
+
+
+def module_plugin(name: str, **hooks: Any) -> types.ModuleType:
+    """Build a throwaway plugin module from hook functions (handy in tests)."""
+    module = types.ModuleType(name)
+    for hook_name, fn in hooks.items():
+        setattr(module, hook_name, hookspecs.hookimpl(fn))
+    return module
