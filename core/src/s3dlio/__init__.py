@@ -15,6 +15,7 @@ Quick start::
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -183,7 +184,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 's3dlio' has no attribute {name!r}")
 
 
-def __dir__() -> list[str]:
+def __dir__() -> builtins.list[str]:
     return sorted(set(globals()) | set(_CORE) | set(_PLUGIN_NAMES))
 
 

@@ -12,7 +12,7 @@ from s3dlio.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
-    from s3dlio.config import ConfigSchema
+    from s3dlio.config import ConfigSchema, Settings
     from s3dlio.registry import MiddlewareSpec, NamedRegistry
 
 
@@ -27,9 +27,35 @@ def s3dlio_add_config(schema: ConfigSchema) -> None:
 
 
 @hookimpl
+def s3dlio_configure(settings: Settings) -> None:
+    core = settings.core
+    if core.log_level:
+        from s3dlio.configure import init_logging
+
+        init_logging(core.log_level)
+    if core.malloc_retain_mb:
+        from s3dlio.engines.memory import retain_freed_memory
+
+        retain_freed_memory(core.malloc_retain_mb << 20)
+    if core.rt_threads:
+        from s3dlio.engines.pool import set_async_workers
+
+        set_async_workers(core.rt_threads)
+
+
+@hookimpl
 def s3dlio_register_middleware(registry: NamedRegistry[MiddlewareSpec]) -> None:
     from s3dlio.registry import MiddlewareSpec
 
+    registry.register(
+        MiddlewareSpec(
+            name="oplog",
+            factory="s3dlio.recording:recording",
+            order=0,
+            description="reports every request to the active recorder (the op-log); "
+                        "free when nothing records",
+        )
+    )
     registry.register(
         MiddlewareSpec(
             name="concurrency-limit",

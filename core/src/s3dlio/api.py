@@ -7,6 +7,7 @@ range engine. Functions here are re-exported from :mod:`s3dlio`.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -88,7 +89,7 @@ def _window_for(uris: Sequence[str], max_in_flight: int) -> int:
     return max(window, 1)
 
 
-def get_many(uris: Iterable[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
+def get_many(uris: Iterable[str], max_in_flight: int = 64) -> builtins.list[tuple[str, BytesView]]:
     """Read many objects concurrently; ``[(uri, data)]`` in input order.
 
     Every item is attempted; failures raise one ``BatchError`` listing each failed
@@ -119,7 +120,7 @@ def stat(uri: str) -> dict[str, Any]:
     return store.head(key).to_stat_dict()
 
 
-def stat_many(uris: Iterable[str], max_in_flight: int = 64) -> list[dict[str, Any]]:
+def stat_many(uris: Iterable[str], max_in_flight: int = 64) -> builtins.list[dict[str, Any]]:
     """``stat`` of many objects concurrently, in input order (``BatchError`` on failures)."""
     items = _as_uri_list(uris, "stat_many")
     return run_batch(stat, items, window=_window_for(items, max_in_flight), op="stat_many")

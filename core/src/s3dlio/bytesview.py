@@ -24,7 +24,7 @@ import sys
 from typing import TYPE_CHECKING, Any, NoReturn, SupportsIndex, overload
 
 if TYPE_CHECKING:
-    from collections.abc import Buffer
+    from typing_extensions import Buffer
 
 __all__ = ["BytesView"]
 
@@ -148,6 +148,8 @@ else:
 
         def __repr__(self) -> str:
             return f"BytesView({len(self)} bytes)"
+
+        __str__ = __repr__
 
         def __reduce__(self) -> tuple[Any, ...]:
             return (BytesView, (bytes(self),))

@@ -176,27 +176,23 @@ class CoreSettings:
         0, env="S3DLIO_CHUNK_SIZE", minimum=0,
         help="range-engine part size in bytes (0: 1/4/8 MiB by object size)",
     )
-    skip_head: bool = setting(
-        False, env="S3DLIO_SKIP_HEAD", help="never send a HEAD just to learn an object's size"
-    )
-    size_cache_ttl_secs: float = setting(
-        3600.0, env="S3DLIO_SIZE_CACHE_TTL_SECS", minimum=0,
-        help="how long sizes learnt from list/stat/get are trusted",
-    )
-    max_in_flight: int = setting(
-        64, env="S3DLIO_MAX_IN_FLIGHT", minimum=1, maximum=4096,
-        help="default in-flight window of batch operations",
-    )
     fsync: str = setting(
         "auto", env="S3DLIO_FSYNC", choices=("auto", "none", "file", "file+dir"),
         help="local durability: auto = none for put/download, file+dir for writers and checkpoints",
     )
     log_level: str = setting(
-        "", env="S3DLIO_LOG_LEVEL", help="initial level of the s3dlio logger (empty: untouched)"
+        "", env="S3DLIO_LOG_LEVEL",
+        choices=("", "trace", "debug", "info", "warn", "warning", "error"),
+        help="if set, s3dlio logs to stderr at this level (as init_logging)",
     )
     rt_threads: int = setting(
         0, env="S3DLIO_RT_THREADS", minimum=0, maximum=4096,
-        help="I/O worker threads (0: CPUs / world size)",
+        help="threads the *_async twins run on (0: max(32, 4 x CPUs))",
+    )
+    malloc_retain_mb: int = setting(
+        0, env="S3DLIO_MALLOC_RETAIN_MB", minimum=0, unit="MB",
+        help="glibc only: keep up to this many MiB of freed heap for reuse, so repeated large "
+             "reads skip page faults (0: allocator defaults; process-wide)",
     )
     middleware: list[str] = setting(
         [], kind=list, help="store middleware, innermost first (empty: every enabled one by order)"
@@ -246,7 +242,8 @@ RESERVED_ENV: Mapping[str, str] = {
         "S3DLIO_PUT_VERIFY", "S3DLIO_MPU_PUT_VERIFY", "S3DLIO_PUT_RETRY_DELAY_MS",
         "S3DLIO_PUT_MAX_RETRIES", "S3DLIO_FOLLOW_REDIRECTS", "S3DLIO_REDIRECT_MAX",
         "S3DLIO_REDIRECT_PIN_CERT", "S3DLIO_MULTIPART_THRESHOLD_MB",
-        "S3DLIO_EXPORT_QUIESCE_TIMEOUT_SECS",
+        "S3DLIO_EXPORT_QUIESCE_TIMEOUT_SECS", "S3DLIO_SKIP_HEAD", "S3DLIO_SIZE_CACHE_TTL_SECS",
+        "S3DLIO_POSIX_MAX_CONCURRENCY",
     )
 }
 

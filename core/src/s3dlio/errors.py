@@ -141,15 +141,29 @@ class StoreError(S3dlioError, RuntimeError):
         # Exceptions pickle through ``args`` by default, which loses the keyword-only
         # attributes; errors cross process boundaries (DataLoader workers, mp_get),
         # so keep every field.
-        return (_rebuild_store_error, (type(self), self.message, self._state(), self.__dict__))
+        os_state = (
+            (self.errno, self.strerror, self.filename) if isinstance(self, OSError) else None
+        )
+        return (
+            _rebuild_store_error,
+            (type(self), self.message, self._state(), self.__dict__, os_state),
+        )
 
 
 def _rebuild_store_error(
-    cls: type[StoreError], message: str, state: dict[str, Any], extra: dict[str, Any]
+    cls: type[StoreError],
+    message: str,
+    state: dict[str, Any],
+    extra: dict[str, Any],
+    os_state: tuple[Any, Any, Any] | None = None,
 ) -> StoreError:
-    err = cls.__new__(cls)
+    # The OSError-derived classes (NotFoundError, ...) must be created by
+    # OSError.__new__; RuntimeError.__new__ refuses them.
+    err = OSError.__new__(cls) if issubclass(cls, OSError) else cls.__new__(cls)
     err.__dict__.update(extra)
     StoreError.__init__(err, message, **state)
+    if os_state is not None:
+        err.errno, err.strerror, err.filename = os_state  # type: ignore[attr-defined]
     return err
 
 

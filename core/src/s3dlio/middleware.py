@@ -10,6 +10,7 @@ same way.
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -69,13 +70,16 @@ class StoreWrapper(ObjectStore):
     def delete(self, key: str) -> None:
         self.inner.delete(key)
 
-    def delete_many(self, keys: Iterable[str]) -> list[tuple[str, BaseException]]:
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
         return self.inner.delete_many(keys)
 
     def delete_prefix(
         self, prefix: str, *, batch_size: int = 1000
-    ) -> tuple[int, list[tuple[str, BaseException]]]:
+    ) -> tuple[int, builtins.list[tuple[str, BaseException]]]:
         return self.inner.delete_prefix(prefix, batch_size=batch_size)
+
+    def cleanup_prefix(self, prefix: str) -> None:
+        self.inner.cleanup_prefix(prefix)
 
     def copy(self, src_key: str, dst_key: str) -> None:
         self.inner.copy(src_key, dst_key)
@@ -101,13 +105,14 @@ class StoreWrapper(ObjectStore):
     def delete_container(self, key: str = "") -> None:
         self.inner.delete_container(key)
 
-    def list_containers(self, key: str = "") -> list[dict[str, Any]]:
+    def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
         return self.inner.list_containers(key)
 
     def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
         return self.inner.abort_incomplete(prefix, older_than_s)
 
     def close(self) -> None:
+        super().close()  # this wrapper's own process-bound state (e.g. a semaphore)
         self.inner.close()
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ created lazily and dropped on pickling and after ``fork``.
 
 from __future__ import annotations
 
+import builtins
 import abc
 import enum
 import time
@@ -26,7 +27,7 @@ from s3dlio.bytesview import BytesView
 from s3dlio.errors import InvalidPathError, NotFoundError, NotSupportedError
 
 if TYPE_CHECKING:
-    from collections.abc import Buffer
+    from typing_extensions import Buffer
 
     from s3dlio.config import Settings
 
@@ -256,7 +257,7 @@ class ObjectStore(abc.ABC):
 
     def get_ranges(
         self, key: str, ranges: Sequence[tuple[int, int]], *, coalesce: int = 1 << 20
-    ) -> list[BytesView]:
+    ) -> builtins.list[BytesView]:
         """Read several ``(offset, length)`` ranges, merging ranges closer than ``coalesce``."""
         from s3dlio.engines.ranges import coalesce_ranges
 
@@ -276,7 +277,7 @@ class ObjectStore(abc.ABC):
             return False
         return True
 
-    def delete_many(self, keys: Iterable[str]) -> list[tuple[str, BaseException]]:
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
         """Delete many keys; return the failures as ``(key, exception)``."""
         failures: list[tuple[str, BaseException]] = []
         for key in keys:
@@ -302,7 +303,7 @@ class ObjectStore(abc.ABC):
 
     def delete_prefix(
         self, prefix: str, *, batch_size: int = 1000
-    ) -> tuple[int, list[tuple[str, BaseException]]]:
+    ) -> tuple[int, builtins.list[tuple[str, BaseException]]]:
         """Delete everything under the directory ``prefix``, streamed in batches.
 
         Returns ``(attempted, failures)``. Listing failures propagate (nothing is
@@ -320,7 +321,11 @@ class ObjectStore(abc.ABC):
         if batch:
             attempted += len(batch)
             failures.extend(self.delete_many(batch))
+        self.cleanup_prefix(prefix)
         return attempted, failures
+
+    def cleanup_prefix(self, prefix: str) -> None:
+        """After a recursive delete: local stores drop the directories it emptied."""
 
     def put_file(self, key: str, path: str) -> int:
         """Upload the local file ``path`` as ``key``; return its size."""
@@ -362,7 +367,7 @@ class ObjectStore(abc.ABC):
             backend=self.backend,
         )
 
-    def list_containers(self, key: str = "") -> list[dict[str, Any]]:
+    def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
         """``[{name, uri, creation_date}]`` of containers reachable from this root (or ``key``)."""
         raise NotSupportedError(
             "listing containers is not supported", op="list_containers", uri=self.uri(key),

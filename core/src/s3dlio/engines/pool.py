@@ -13,7 +13,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["async_pool", "batch_pool", "cpu_count", "parts_pool", "reset_pools"]
+__all__ = ["async_pool", "batch_pool", "cpu_count", "parts_pool", "reset_pools", "set_async_workers"]
 
 _MAX_WORKERS = 4096
 _lock = threading.Lock()
@@ -49,9 +49,21 @@ def parts_pool() -> ThreadPoolExecutor:
     return _get("parts", _MAX_WORKERS)
 
 
+_async_workers: int | None = None
+
+
+def set_async_workers(n: int) -> None:
+    """Size of the async executor (``S3DLIO_RT_THREADS``); applies to the next pool created."""
+    global _async_workers
+    _async_workers = max(1, n)
+    old = _pools.pop("async", None)
+    if old is not None:
+        old.shutdown(wait=False)
+
+
 def async_pool() -> ThreadPoolExecutor:
     """Executor the ``*_async`` twins run their sync engines on (bounded)."""
-    return _get("async", max(32, 4 * cpu_count()))
+    return _get("async", _async_workers or max(32, 4 * cpu_count()))
 
 
 def reset_pools() -> None:

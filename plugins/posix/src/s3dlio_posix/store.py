@@ -9,6 +9,8 @@ atomic (temp file in the destination directory + ``os.replace``), listings use
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import errno
 import os
 import stat as stat_mod
@@ -258,19 +260,14 @@ class PosixStore(ObjectStore):
                 ) from exc
             raise self._os_error(exc, "delete", key) from exc
 
-    def delete_prefix(
-        self, prefix: str, *, batch_size: int = 1000
-    ) -> tuple[int, list[tuple[str, BaseException]]]:
-        attempted, failures = super().delete_prefix(prefix, batch_size=batch_size)
-        # Drop the directories the delete emptied (deepest first); non-empty ones stay.
+    def cleanup_prefix(self, prefix: str) -> None:
+        # Drop the directories a recursive delete emptied (deepest first); a
+        # directory still holding a file (a failed delete, a temp file) stays.
         top = "/" + prefix.rstrip("/")
         if prefix and os.path.isdir(top):
             for dirpath, _dirs, _files in os.walk(top, topdown=False):
-                try:
+                with contextlib.suppress(OSError):
                     os.rmdir(dirpath)
-                except OSError:
-                    pass  # not empty (a failed delete or a hidden temp file) or gone already
-        return attempted, failures
 
     # ---------------------------------------------------------------- listing
     def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
@@ -284,7 +281,7 @@ class PosixStore(ObjectStore):
             keys, dirs = page
             yield ListPage(keys=keys, prefixes=[d + "/" for d in dirs])
 
-    def _scan(self, prefix: str) -> tuple[list[str], list[str]] | None:
+    def _scan(self, prefix: str) -> tuple[builtins.list[str], builtins.list[str]] | None:
         """Files and sub-directories (as keys) of one directory; ``None`` if it does not exist."""
         try:
             it = os.scandir("/" + prefix)
@@ -329,7 +326,7 @@ class PosixStore(ObjectStore):
         except OSError as exc:
             raise self._os_error(exc, "delete_bucket", key) from exc
 
-    def list_containers(self, key: str = "") -> list[dict[str, Any]]:
+    def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
         base = key if not key or key.endswith("/") else key + "/"
         out = []
         try:

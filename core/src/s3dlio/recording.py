@@ -1,0 +1,237 @@
+"""Per-request operation recording: the hook the op-log plugs into.
+
+Core wraps every store it opens in :class:`RecordingStore` (the innermost
+middleware), so each request a backend serves produces exactly one record —
+including stores opened before recording started, batch items, async twins and
+writers. The active :class:`Recorder` is looked up on every request through the
+module global :data:`current`; when nothing records, the cost is one global read
+and an ``is None`` check.
+
+A recorder (``s3dlio-oplog`` provides one) must make :meth:`Recorder.finish`
+cheap: take the end timestamp, enqueue, return. Formatting and compression belong
+on a background thread.
+
+Op names follow warp (OPLOG.md §3): ``GET PUT STAT LIST DELETE COPY MKDIR
+CREATE_CONTAINER DELETE_CONTAINER``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+from s3dlio.middleware import StoreWrapper
+from s3dlio.store import ObjectStore
+
+if TYPE_CHECKING:
+    from s3dlio.bytesview import BytesView
+    from s3dlio.config import Settings
+    from s3dlio.store import ListPage, ObjectMeta
+
+__all__ = ["Recorder", "RecordingStore", "Span", "current", "install_recorder", "recording"]
+
+
+class Span(Protocol):
+    """What :meth:`Recorder.start` returns; handed back to :meth:`Recorder.finish`."""
+
+
+class Recorder(Protocol):
+    """Receives one call per storage request."""
+
+    def start(self) -> Any:
+        """Called as the request starts; returns an opaque span (lane, timestamps)."""
+
+    def finish(
+        self,
+        span: Any,
+        op: str,
+        *,
+        n_objects: int,
+        nbytes: int,
+        endpoint: str,
+        file: str,
+        error: BaseException | None = None,
+        first_byte_ns: int | None = None,
+    ) -> None:
+        """Called as the request ends (success or failure)."""
+
+
+current: Recorder | None = None
+"""The active recorder, or ``None``. Read on every request; set by :func:`install_recorder`."""
+
+
+def install_recorder(recorder: Recorder | None) -> Recorder | None:
+    """Make ``recorder`` the active one (``None`` stops recording); return the previous one."""
+    global current
+    previous, current = current, recorder
+    return previous
+
+
+def recording(store: ObjectStore, settings: Settings) -> ObjectStore:
+    """Middleware factory (registered by core as ``oplog``, innermost)."""
+    return RecordingStore(store)
+
+
+class RecordingStore(StoreWrapper):
+    """Reports every request of ``inner`` to the active recorder."""
+
+    def _file(self, key: str) -> str:
+        # OPLOG.md: the object path without scheme or endpoint.
+        uri = self.inner.uri(key)
+        return uri.split("://", 1)[1] if "://" in uri else uri
+
+    def _done(self, span: Any, op: str, key: str, n: int, nbytes: int,
+              error: BaseException | None = None, first_byte_ns: int | None = None) -> None:
+        rec = current
+        if rec is not None:
+            rec.finish(span, op, n_objects=n, nbytes=nbytes, endpoint=self.inner.endpoint,
+                       file=self._file(key), error=error, first_byte_ns=first_byte_ns)
+
+    def get(self, key: str) -> BytesView:
+        rec = current
+        if rec is None:
+            return self.inner.get(key)
+        span = rec.start()
+        try:
+            view = self.inner.get(key)
+        except BaseException as exc:
+            self._done(span, "GET", key, 1, 0, exc)
+            raise
+        self._done(span, "GET", key, 1, len(view), first_byte_ns=time.time_ns())
+        return view
+
+    def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
+        rec = current
+        if rec is None:
+            return self.inner.get_range(key, offset, length)
+        span = rec.start()
+        try:
+            view = self.inner.get_range(key, offset, length)
+        except BaseException as exc:
+            self._done(span, "GET", key, 1, 0, exc)
+            raise
+        self._done(span, "GET", key, 1, len(view), first_byte_ns=time.time_ns())
+        return view
+
+    def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
+        rec = current
+        if rec is None:
+            return self.inner.get_range_into(key, offset, buf)
+        span = rec.start()
+        try:
+            got = self.inner.get_range_into(key, offset, buf)
+        except BaseException as exc:
+            self._done(span, "GET", key, 1, 0, exc)
+            raise
+        self._done(span, "GET", key, 1, got, first_byte_ns=time.time_ns())
+        return got
+
+    def head(self, key: str) -> ObjectMeta:
+        rec = current
+        if rec is None:
+            return self.inner.head(key)
+        span = rec.start()
+        try:
+            meta = self.inner.head(key)
+        except BaseException as exc:
+            self._done(span, "STAT", key, 1, 0, exc)
+            raise
+        self._done(span, "STAT", key, 1, meta.size)
+        return meta
+
+    def exists(self, key: str) -> bool:
+        # Routed through head() so it is recorded as one STAT.
+        from s3dlio.errors import NotFoundError
+
+        try:
+            self.head(key)
+        except NotFoundError:
+            return False
+        return True
+
+    def _timed(self, op: str, key: str, nbytes: int, fn: Any, *args: Any) -> Any:
+        rec = current
+        if rec is None:
+            return fn(*args)
+        span = rec.start()
+        try:
+            result = fn(*args)
+        except BaseException as exc:
+            self._done(span, op, key, 1, 0, exc)
+            raise
+        self._done(span, op, key, 1, result if nbytes < 0 and isinstance(result, int) else nbytes)
+        return result
+
+    def put(self, key: str, data: memoryview) -> None:
+        self._timed("PUT", key, len(data), self.inner.put, key, data)
+
+    def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
+        return self._timed("PUT", key, -1, self.inner.put_stream, key, chunks)  # type: ignore[no-any-return]
+
+    def put_file(self, key: str, path: str) -> int:
+        return self._timed("PUT", key, -1, self.inner.put_file, key, path)  # type: ignore[no-any-return]
+
+    def get_to_file(self, key: str, path: str) -> int:
+        return self._timed("GET", key, -1, self.inner.get_to_file, key, path)  # type: ignore[no-any-return]
+
+    def copy(self, src_key: str, dst_key: str) -> None:
+        self._timed("COPY", dst_key, 0, self.inner.copy, src_key, dst_key)
+
+    def rename(self, src_key: str, dst_key: str) -> None:
+        self._timed("COPY", dst_key, 0, self.inner.rename, src_key, dst_key)
+
+    def delete(self, key: str) -> None:
+        self._timed("DELETE", key, 0, self.inner.delete, key)
+
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
+        rec = current
+        if rec is None:
+            return self.inner.delete_many(keys)
+        batch = builtins.list(keys)
+        span = rec.start()
+        try:
+            failures = self.inner.delete_many(batch)
+        except BaseException as exc:
+            self._done(span, "DELETE", batch[0] if batch else "", len(batch), 0, exc)
+            raise
+        error = None
+        if failures:
+            error = RuntimeError(f"{len(failures)} of {len(batch)} failed: {failures[0][1]}")
+        self._done(span, "DELETE", batch[0] if batch else "", len(batch), 0, error)
+        return failures
+
+    def delete_prefix(
+        self, prefix: str, *, batch_size: int = 1000
+    ) -> tuple[int, builtins.list[tuple[str, BaseException]]]:
+        # Run the base algorithm on this wrapper (not the inner store's override)
+        # so each listed page and each delete batch is recorded.
+        return ObjectStore.delete_prefix(self, prefix, batch_size=batch_size)
+
+    def mkdir(self, key: str) -> None:
+        self._timed("MKDIR", key, 0, self.inner.mkdir, key)
+
+    def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
+        it = self.inner.list(prefix, recursive=recursive)
+        while True:
+            rec = current
+            span = rec.start() if rec is not None else None
+            try:
+                page = next(it)
+            except StopIteration:
+                return
+            except BaseException as exc:
+                if rec is not None:
+                    self._done(span, "LIST", prefix, 0, 0, exc)
+                raise
+            if rec is not None:
+                self._done(span, "LIST", prefix, len(page.keys) + len(page.prefixes), 0)
+            yield page
+
+    def create_container(self, key: str = "") -> None:
+        self._timed("CREATE_CONTAINER", key, 0, self.inner.create_container, key)
+
+    def delete_container(self, key: str = "") -> None:
+        self._timed("DELETE_CONTAINER", key, 0, self.inner.delete_container, key)
+
