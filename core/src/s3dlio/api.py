@@ -270,7 +270,7 @@ def delete(uri: str, recursive: bool = False) -> None:
     every key that could not be deleted.
     """
     store, key = resolve(uri)
-    dir_key, glob = _split_glob(key)
+    _dir_key, glob = _split_glob(key)
     if glob is not None:
         keys = [k for _, k in _list_keys(uri, recursive, None) if not k.endswith("/")]
         failures = store.delete_many(keys)

@@ -114,7 +114,7 @@ else:
         """Read-only zero-copy view (Python 3.11: a ``bytearray`` filled in place)."""
 
         __slots__ = ()
-        __hash__ = None  # type: ignore[assignment]
+        __hash__ = None
 
         @classmethod
         def allocate(cls, size: int) -> tuple[BytesView, memoryview]:
@@ -141,7 +141,7 @@ else:
         def __getitem__(self, index: SupportsIndex) -> int: ...
         @overload
         def __getitem__(self, index: slice) -> BytesView: ...
-        def __getitem__(self, index: SupportsIndex | slice) -> int | BytesView:  # type: ignore[override]
+        def __getitem__(self, index: SupportsIndex | slice) -> int | BytesView:
             if isinstance(index, slice):
                 return BytesView(bytearray.__getitem__(self, index))
             return bytearray.__getitem__(self, index)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import os
-import sys
+import tomllib
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,11 +24,6 @@ import attrs
 
 from s3dlio._redact import redact
 from s3dlio.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "ConfigSchema",
@@ -111,7 +106,7 @@ def convert_value(raw: Any, field: attrs.Attribute, *, where: str) -> Any:  # ty
             else:
                 raise ValueError(f"expected a boolean (1/0, true/false), got {raw!r}")
         elif kind is int:
-            if isinstance(raw, bool) or isinstance(raw, float) and not raw.is_integer():
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
                 raise ValueError(f"expected an integer, got {raw!r}")
             value = int(raw.strip().replace("_", "")) if isinstance(raw, str) else int(raw)
         elif kind is float:
@@ -227,9 +222,8 @@ class PluginSettings:
 
 #: Variables consumed by features of plugins that may not be installed, or accepted
 #: for compatibility without effect. They never trigger the "unknown" warning.
-RESERVED_ENV: Mapping[str, str] = {
-    name: "reserved"
-    for name in (
+RESERVED_ENV: Mapping[str, str] = dict.fromkeys(
+    (
         "S3DLIO_CONFIG",
         "S3DLIO_H2C", "S3DLIO_TOKIO_CONSOLE", "S3DLIO_UNSIGNED_PAYLOAD",
         "S3DLIO_OPLOG_FILE", "S3DLIO_OPLOG_LEVEL", "S3DLIO_OPLOG_LOSSLESS", "S3DLIO_OPLOG_BUF",
@@ -244,8 +238,9 @@ RESERVED_ENV: Mapping[str, str] = {
         "S3DLIO_REDIRECT_PIN_CERT", "S3DLIO_MULTIPART_THRESHOLD_MB",
         "S3DLIO_EXPORT_QUIESCE_TIMEOUT_SECS", "S3DLIO_SKIP_HEAD", "S3DLIO_SIZE_CACHE_TTL_SECS",
         "S3DLIO_POSIX_MAX_CONCURRENCY",
-    )
-}
+    ),
+    "reserved",
+)
 
 
 @attrs.frozen

@@ -119,5 +119,5 @@ def atomic_write(
         if tmp:
             try:
                 os.unlink(tmp)
-            except FileNotFoundError:
+            except OSError:  # never created (parent is a file, EACCES, ...): keep the real error
                 pass

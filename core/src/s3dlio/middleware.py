@@ -143,7 +143,7 @@ class ConcurrencyLimit(StoreWrapper):
         sem = self.__dict__.get("_sem")
         if sem is None:
             sem = self.__dict__["_sem"] = threading.BoundedSemaphore(self.limit)
-        return sem  # type: ignore[no-any-return]
+        return sem
 
     def get(self, key: str) -> BytesView:
         with self._semaphore:

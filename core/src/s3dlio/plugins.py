@@ -217,7 +217,13 @@ class PluginHost:
         for name, obj in self._extra_plugins:
             self.register(obj, name=name)
         self.check_pending(strict=plugin_cfg.strict)
-        self.pm.hook.s3dlio_add_config(schema=self.schema)
+        # Plugin by plugin, so each section records the plugin that declared it.
+        for impl in self.pm.hook.s3dlio_add_config.get_hookimpls():
+            self.schema._current_plugin = impl.plugin_name
+            try:
+                impl.function(schema=self.schema)
+            finally:
+                self.schema._current_plugin = "s3dlio"
         self.settings = load_settings(
             self.schema, environ=self.environ, config_file=boot.config_file,
             file_data=boot.file_data, explicit=self.explicit,
@@ -361,11 +367,12 @@ class PluginHost:
         return []
 
     def _call_register(self, hook_name: str, **kwargs: Any) -> None:
-        # Hooks are called plugin by plugin so a failing registration is reported
-        # against its plugin and the registry records who registered what.
+        # Hooks are called plugin by plugin, in registration order (core first), so a
+        # failing registration is reported against its plugin, the registry records
+        # who registered what, and a plugin cannot silently take over a core name.
         registry = next(iter(kwargs.values()))
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():
             plugin_name = impl.plugin_name
             registry._current_plugin = plugin_name
             try:
@@ -397,7 +404,7 @@ class PluginHost:
     def build_commands(self, cli: Any) -> None:
         """Let every plugin add its ``s3-cli`` commands to ``cli``."""
         registry = cli
-        for impl in reversed(self.pm.hook.s3dlio_register_commands.get_hookimpls()):
+        for impl in self.pm.hook.s3dlio_register_commands.get_hookimpls():
             registry._current_plugin = impl.plugin_name
             try:
                 impl.function(cli=cli)

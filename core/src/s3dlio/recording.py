@@ -57,6 +57,9 @@ class Recorder(Protocol):
     ) -> None:
         """Called as the request ends (success or failure)."""
 
+    # Optional: ``abandon(span)`` is called (when the recorder has it) for a span that
+    # produced no request, e.g. the probe that finds a listing exhausted.
+
 
 current: Recorder | None = None
 """The active recorder, or ``None``. Read on every request; set by :func:`install_recorder`."""
@@ -220,6 +223,11 @@ class RecordingStore(StoreWrapper):
             try:
                 page = next(it)
             except StopIteration:
+                if rec is not None:
+                    # The listing ended without a request: give the span (its lane) back.
+                    abandon = getattr(rec, "abandon", None)
+                    if abandon is not None:
+                        abandon(span)
                 return
             except BaseException as exc:
                 if rec is not None:

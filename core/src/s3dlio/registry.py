@@ -186,7 +186,7 @@ class NamedRegistry(Generic[SpecT]):
     def register(self, spec: SpecT) -> None:
         """Add ``spec``; called from a plugin's ``s3dlio_register_*`` hook."""
         if not spec.plugin and self._current_plugin:
-            spec = attrs.evolve(spec, plugin=self._current_plugin)  # type: ignore[misc]
+            spec = attrs.evolve(spec, plugin=self._current_plugin)
         self._claims.setdefault(spec.name, []).append(spec)
 
     def get(self, name: str) -> SpecT:
@@ -194,7 +194,8 @@ class NamedRegistry(Generic[SpecT]):
         claims = self._claims.get(name)
         if not claims:
             raise KeyError(f"no {self.kind} named {name!r} (known: {', '.join(self.names()) or 'none'})")
-        return _pick(self.kind, name, claims, self._choices.get(name))
+        spec: SpecT = _pick(self.kind, name, claims, self._choices.get(name))
+        return spec
 
     def names(self) -> list[str]:
         return sorted(self._claims)

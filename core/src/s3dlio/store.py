@@ -14,8 +14,8 @@ created lazily and dropped on pickling and after ``fork``.
 
 from __future__ import annotations
 
-import builtins
 import abc
+import builtins
 import enum
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -63,7 +63,7 @@ def format_rfc3339(epoch_seconds: float | None) -> str | None:
     if epoch_seconds is None:
         return None
     whole = int(epoch_seconds)
-    micros = int(round((epoch_seconds - whole) * 1_000_000))
+    micros = round((epoch_seconds - whole) * 1_000_000)
     if micros == 1_000_000:
         whole, micros = whole + 1, 0
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros:06d}Z"

@@ -147,16 +147,21 @@ def _settle(
 ) -> dict[str, int]:
     """Run ``fn`` over ``items``; a summary on success, one ``BatchError`` once all settle otherwise."""
     settled = run_batch_settled(fn, items, window=min(window, max(len(items), 1)))
-    failures = [(label(items[i]), r.exc) for i, r in enumerate(settled) if is_failure(r)]  # type: ignore[union-attr]
-    ok = [r for r in settled if not is_failure(r)]
+    failures: list[tuple[str, BaseException]] = []
+    sizes: list[int] = []
+    for item, result in zip(items, settled, strict=True):
+        if is_failure(result):
+            failures.append((label(item), result.exc))  # type: ignore[union-attr]
+        else:
+            sizes.append(result if isinstance(result, int) else 0)
     if failures:
-        raise BatchError(op, failures, succeeded=len(ok), uri=uri)
+        raise BatchError(op, failures, succeeded=len(sizes), uri=uri)
     return {
         "attempted": len(items),
-        "succeeded": len(ok),
+        "succeeded": len(sizes),
         "failed": 0,
         "skipped": skipped,
-        "bytes": sum(int(r) for r in ok),  # type: ignore[call-overload]
+        "bytes": sum(sizes),
     }
 
 
@@ -417,9 +422,9 @@ def _copy_one(source: str, target: str, *, dst_root: str | None, rel: str) -> in
     if src_store is dst_store:
         dst_store.copy(src_key, dst_key)  # server-side within one backend
         return dst_store.head(dst_key).size
-    data = src_store.get(src_key)
-    dst_store.put(dst_key, data.memoryview())
-    return len(data)
+    payload = src_store.get(src_key)
+    dst_store.put(dst_key, payload.memoryview())
+    return len(payload)
 
 
 def _copy_stdin(dst: str, *, dry_run: bool, on_plan: Callable[[str, str], None] | None) -> dict[str, int]:
@@ -443,6 +448,7 @@ def _copy_stdout(source: str, *, dry_run: bool, on_plan: Callable[[str, str], No
         if on_plan is not None:
             on_plan(source, "-")
         return {"attempted": 0, "succeeded": 0, "failed": 0, "skipped": 0, "bytes": 0}
+    data: memoryview
     if is_uri(source):
         store, key = _resolve(source)
         data = store.get(key).memoryview()

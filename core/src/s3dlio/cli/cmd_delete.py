@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from s3dlio.cli.context import EXIT_OK, CliContext
 from s3dlio.cli.sizes import jobs_arg
 from s3dlio.errors import BatchError, NotFoundError
+
+if TYPE_CHECKING:
+    from s3dlio.store import ObjectStore
 
 __all__ = ["DeleteCommand", "plan_delete"]
 
@@ -25,7 +29,7 @@ def plan_delete(uri: str, recursive: bool, pattern: str | None) -> list[str]:
     last = uri.rpartition("/")[2]
     if _GLOB.intersection(last):
         listed = s3dlio.list_iter(uri, recursive=recursive, pattern=pattern)
-    elif recursive or uri.endswith("/") or uri.endswith("://"):
+    elif recursive or uri.endswith(("/", "://")):
         listed = s3dlio.list_iter(uri, recursive=True, pattern=pattern)
     else:
         if pattern is not None:
@@ -43,13 +47,13 @@ def _delete_batched(uris: list[str], batch: int) -> list[tuple[str, BaseExceptio
 
     failures: list[tuple[str, BaseException]] = []
     for i in range(0, len(uris), batch):
-        groups: dict[int, tuple[object, list[str]]] = {}
+        groups: dict[int, tuple[ObjectStore, list[str]]] = {}
         for uri in uris[i:i + batch]:
             store, key = resolve(uri)
             groups.setdefault(id(store), (store, []))[1].append(key)
         for store, keys in groups.values():
-            for key, exc in store.delete_many(keys):  # type: ignore[attr-defined]
-                failures.append((store.uri(key), exc))  # type: ignore[attr-defined]
+            for key, exc in store.delete_many(keys):
+                failures.append((store.uri(key), exc))
     return failures
 
 

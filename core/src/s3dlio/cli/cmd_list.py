@@ -40,7 +40,7 @@ class ListCommand:
                 meta = _meta(uri) if want_size else None
                 if meta is not None:
                     total += meta["size"]
-                ctx.emit({"type": "object", "uri": uri, **(meta or {})},
+                ctx.emit({"type": "prefix" if uri.endswith("/") else "object", "uri": uri, **(meta or {})},
                          _line(uri, meta, args) if args.long else uri)
             elapsed = time.perf_counter() - start
             if args.count_only:
@@ -76,6 +76,14 @@ def _line(uri: str, meta: dict[str, Any] | None, args: argparse.Namespace) -> st
     return f"{meta['last_modified'] or '-':27} {size:>12}  {uri}"
 
 
+_LABELS = {
+    "etag": "ETag",
+    "ssekms_key_id": "SSE-KMS Key Id",
+    "sse_customer_algorithm": "SSE Customer Algorithm",
+    "server_side_encryption": "Server Side Encryption",
+}
+
+
 class StatCommand:
     """Print ``Key: value`` lines of an object's metadata."""
 
@@ -101,7 +109,7 @@ def print_stat(ctx: CliContext, uri: str, st: dict[str, Any]) -> None:
         return
     ctx.out(f"URI: {uri}")
     for key, value in st.items():
-        label = key.replace("_", " ").title().replace("Sse", "SSE").replace("Ssekms", "SSE-KMS")
+        label = _LABELS.get(key) or key.replace("_", " ").title()
         if isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items()) or None
         ctx.out(f"{label}: {value if value is not None else '-'}")

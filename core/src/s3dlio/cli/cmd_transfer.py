@@ -46,9 +46,10 @@ class UploadCommand:
     """Upload local files (paths, globs, directories) to ``DEST/<basename>``."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("sources", nargs="+", metavar="FILE", help="files, directories or globs (*, ?, **)")
+        parser.add_argument("sources", nargs="+", metavar="FILE", help="files, dirs or globs (*, ?, **)")
         parser.add_argument("dest", metavar="DEST", help="destination URI prefix")
-        parser.add_argument("-j", "--jobs", type=jobs_arg, default=32, metavar="N", help="files in flight (32)")
+        parser.add_argument("-j", "--jobs", type=jobs_arg, default=32, metavar="N",
+                            help="files in flight (32)")
         parser.add_argument("-c", "--create-bucket", action="store_true", help="create the bucket first")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
@@ -66,7 +67,8 @@ class DownloadCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("src", metavar="SRC", help="object URI, directory URI or glob")
         parser.add_argument("dest", metavar="DIR", help="local destination directory")
-        parser.add_argument("-j", "--jobs", type=jobs_arg, default=64, metavar="N", help="objects in flight (64)")
+        parser.add_argument("-j", "--jobs", type=jobs_arg, default=64, metavar="N",
+                            help="objects in flight (64)")
         parser.add_argument("-r", "--recursive", action="store_true", help="include sub-directories")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
@@ -94,7 +96,8 @@ class CopyCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("src", metavar="SRC", help="local path, URI or - (stdin)")
         parser.add_argument("dest", metavar="DEST", help="local path, URI or - (stdout)")
-        parser.add_argument("-j", "--jobs", type=jobs_arg, default=32, metavar="N", help="items in flight (32)")
+        parser.add_argument("-j", "--jobs", type=jobs_arg, default=32, metavar="N",
+                            help="items in flight (32)")
         parser.add_argument("-r", "--recursive", action="store_true", help="copy a whole directory/prefix")
         parser.add_argument("-c", "--create-bucket", action="store_true", help="create the bucket first")
         parser.add_argument("-n", "--no-clobber", action="store_true", help="skip existing destinations")
@@ -113,9 +116,18 @@ class CopyCommand:
             ctx.emit({"type": "copy", "src": src, "dest": dst, "dry_run": True},
                      f"(dryrun) copy: {src} -> {dst}")
 
-        quiet_stdout = args.dest == "-"
-        if quiet_stdout:
-            ctx.no_progress = True
+        if args.dry_run:
+            planned: list[str] = []
+
+            def count(src: str, dst: str) -> None:
+                planned.append(src)
+                plan(src, dst)
+
+            result = copy(args.src, args.dest, recursive=args.recursive, max_in_flight=args.jobs,
+                          no_clobber=args.no_clobber, filters=args.filters, dry_run=True, on_plan=count)
+            ctx.info(f"{len(planned)} items would be copied ({result['skipped']} skipped)")
+            ctx.set_summary(would_copy=len(planned), skipped=result["skipped"])
+            return EXIT_OK
         return _summarize(ctx, "COPY", lambda bar: copy(
             args.src, args.dest, recursive=args.recursive, max_in_flight=args.jobs,
             no_clobber=args.no_clobber, filters=args.filters, dry_run=args.dry_run,

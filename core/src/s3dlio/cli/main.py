@@ -15,7 +15,7 @@ import importlib.util
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from s3dlio._version import __version__
@@ -24,7 +24,6 @@ from s3dlio.cli.context import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_NOT_FOUND,
-    EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
     CliContext,
@@ -165,11 +164,11 @@ def build_parser(registry: CommandRegistry, selected: str | None) -> tuple[argpa
         if selected is not None and registry.get(selected) is spec:
             try:
                 command = spec.load()
-            except Exception as exc:
+                command.add_arguments(p)
+            except Exception as exc:  # a broken plugin command is a plugin error (exit 5)
                 raise PluginError(
                     f"command {spec.name!r} of plugin {spec.plugin or '?'} failed to load: {exc}"
                 ) from exc
-            command.add_arguments(p)
     return parser, command
 
 
@@ -211,21 +210,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(command: Any, args: argparse.Namespace, ctx: CliContext, compose_error: BaseException | None) -> int:
-    """Run one command, turning every exception into a message and an exit code."""
-    oplog_active = False
-    try:
-        if compose_error is not None:
-            raise compose_error
-        if args.verbose:
-            from s3dlio.configure import init_logging
+    """Run one command (with the op-log around it when asked); the exit code."""
+    oplog: list[bool] = []
+    code = _guarded(lambda: _setup_and_run(command, args, ctx, compose_error, oplog), ctx)
+    if oplog:
+        # A failure to flush the op-log is reported, and fails a run that otherwise succeeded.
+        code = code or _guarded(_finish_oplog, ctx)
+    return code
 
-            init_logging("debug" if args.verbose > 1 else "info")
-        if args.insecure:
-            ctx.warn("--insecure: TLS certificate verification is not disabled by s3dlio core; "
-                     "use --ca-bundle for private CAs")
-        if args.op_log:
-            oplog_active = _start_oplog(args.op_log)
-        return int(command.run(args, ctx))
+
+def _setup_and_run(command: Any, args: argparse.Namespace, ctx: CliContext,
+                   compose_error: BaseException | None, oplog: list[bool]) -> int:
+    if compose_error is not None:
+        raise compose_error
+    if args.verbose:
+        from s3dlio.configure import init_logging
+
+        init_logging("debug" if args.verbose > 1 else "info")
+    if args.insecure:
+        ctx.warn("--insecure: TLS certificate verification is not disabled by s3dlio core; "
+                 "use --ca-bundle for private CAs")
+    if args.op_log:
+        _start_oplog(args.op_log)
+        oplog.append(True)
+    return int(command.run(args, ctx))
+
+
+def _guarded(fn: Callable[[], int], ctx: CliContext) -> int:
+    """Call ``fn``, turning every exception into a message on stderr and an exit code."""
+    try:
+        return fn()
     except KeyboardInterrupt:
         ctx.error("interrupted")
         ctx.set_summary(error="interrupted")
@@ -233,24 +247,23 @@ def _run(command: Any, args: argparse.Namespace, ctx: CliContext, compose_error:
     except BrokenPipeError:
         silence_stdout()
         return EXIT_FAILED
-    except BaseException as exc:  # every failure becomes a message and an exit code
-        if isinstance(exc, SystemExit):
-            raise
+    except Exception as exc:  # every failure becomes a message and an exit code
         return report_error(exc, ctx)
-    finally:
-        if oplog_active:
-            import s3dlio
-
-            s3dlio.finalize_op_log()
 
 
-def _start_oplog(path: str) -> bool:
+def _finish_oplog() -> int:
+    import s3dlio
+
+    s3dlio.finalize_op_log()
+    return 0
+
+
+def _start_oplog(path: str) -> None:
     if importlib.util.find_spec("s3dlio_oplog") is None:
         raise PluginError("--op-log needs the op-log plugin: pip install s3dlio-oplog")
     import s3dlio
 
     s3dlio.init_op_log(path)
-    return True
 
 
 def exit_code_for(exc: BaseException) -> int:

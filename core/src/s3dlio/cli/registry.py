@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 import attrs
@@ -21,6 +22,11 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace, ctx: Any) -> int: ...
 
 
+def _as_names(value: Iterable[str]) -> tuple[str, ...]:
+    """``aliases`` converter (a typed function: mypy cannot infer ``converter=tuple``)."""
+    return tuple(value)
+
+
 @attrs.frozen
 class CommandSpec:
     """One ``s3-cli`` sub-command.
@@ -33,7 +39,7 @@ class CommandSpec:
     name: str
     factory: str
     help: str = ""
-    aliases: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_as_names)
     plugin: str = ""
 
     def load(self) -> Command:

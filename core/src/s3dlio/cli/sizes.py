@@ -37,7 +37,9 @@ def parse_size(text: str) -> int:
         raise ValueError(f"invalid digit separators in {text!r}")
     unit = m.group("unit")
     if unit not in _UNITS:
-        raise ValueError(f"unknown size unit {unit!r} in {text!r} (k, m, g, t = 1000^n; ki, mi, gi, ti = 1024^n)")
+        raise ValueError(
+            f"unknown size unit {unit!r} in {text!r} (k, m, g, t = 1000^n; ki, mi, gi, ti = 1024^n)"
+        )
     try:
         value = Decimal(num.replace("_", "").replace(",", "")) * _UNITS[unit]
     except InvalidOperation as exc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -87,13 +88,21 @@ def assert_plugin_is_lazy(
     leaves every ``forbidden`` top-level module un-imported.
 
     Runs in a fresh interpreter (``sys.executable``) so modules imported by the
-    test session do not hide a violation. Returns the probe's findings.
+    test session do not hide a violation; the child sees this process's
+    ``sys.path`` (through ``PYTHONPATH``) unless ``env`` is given. Returns the
+    probe's findings.
     """
     name = _module_name(entry_point_module)
     forbidden = list(forbidden)
+    if env is None:
+        env = dict(os.environ)
+        paths = [p for p in sys.path if p]
+        if env.get("PYTHONPATH"):
+            paths.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     proc = subprocess.run(
         [sys.executable, "-c", _LAZY_PROBE, name, json.dumps(forbidden)],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True, text=True, timeout=timeout, env=env, check=False,
     )
     if proc.returncode != 0:
         raise AssertionError(

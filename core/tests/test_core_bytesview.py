@@ -1,0 +1,112 @@
+"""BytesView: bytes-like, read-only, buffer protocol, no numpy needed."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from s3dlio.bytesview import BytesView
+
+DATA = bytes(range(256)) * 4
+
+
+def make() -> BytesView:
+    view, mv = BytesView.allocate(len(DATA))
+    mv[:] = DATA
+    return view
+
+
+def test_len_eq_bytes() -> None:
+    v = make()
+    assert len(v) == 1024
+    assert v == DATA and v == bytearray(DATA) and v == memoryview(DATA)
+    assert v != DATA[:-1] and v != b"x" * 1024
+    assert bytes(v) == DATA and v.to_bytes() == DATA
+    assert BytesView() == b"" and len(BytesView()) == 0
+    assert "1024 bytes" in repr(v)
+
+
+def test_indexing_and_slicing() -> None:
+    v = make()
+    assert v[0] == 0 and v[255] == 255 and v[-1] == DATA[-1]
+    with pytest.raises(IndexError):
+        v[5000]
+    s = v[10:20]
+    assert isinstance(s, BytesView) and s == DATA[10:20]
+    assert v[::2] == DATA[::2]
+    assert list(v[:3]) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda v: v.__setitem__(0, 1),
+        lambda v: v.__setitem__(slice(0, 2), b"ab"),
+        lambda v: v.__delitem__(0),
+        lambda v: v.append(1),
+        lambda v: v.extend(b"ab"),
+        lambda v: v.clear(),
+        lambda v: v.pop(),
+        lambda v: v.insert(0, 1),
+        lambda v: v.remove(0),
+        lambda v: v.reverse(),
+    ],
+)
+def test_mutators_raise(mutate) -> None:  # type: ignore[no-untyped-def]
+    v = make()
+    with pytest.raises((TypeError, AttributeError)):
+        mutate(v)
+    assert v == DATA
+
+
+def test_inplace_ops_do_not_mutate() -> None:
+    v = make()
+    w = v
+    try:
+        w += b"x"
+    except TypeError:
+        pass
+    assert v == DATA and len(v) == 1024
+
+
+def test_memoryview_is_readonly_flat_bytes() -> None:
+    v = make()
+    mv = v.memoryview()
+    assert mv.readonly and mv.format == "B" and mv.ndim == 1 and mv.nbytes == 1024
+    with pytest.raises(TypeError):
+        mv[0] = 1
+    assert bytes(memoryview(v)) == DATA  # buffer protocol
+
+
+def test_wrap_and_unhashable() -> None:
+    v = BytesView.wrap(b"abc")
+    assert v == b"abc"
+    assert BytesView.wrap(v) is v
+    with pytest.raises(TypeError):
+        hash(v)
+
+
+def test_pickle_round_trip() -> None:
+    v = make()
+    clone = pickle.loads(pickle.dumps(v))
+    assert type(clone) is BytesView and clone == DATA
+
+
+def test_no_numpy_needed() -> None:
+    code = (
+        "import sys; import s3dlio; from s3dlio.bytesview import BytesView;"
+        "v, mv = BytesView.allocate(3); mv[:] = b'abc'; assert v == b'abc';"
+        "assert v[1:] == b'bc'; assert 'numpy' not in sys.modules; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+def test_numpy_frombuffer_zero_copy_when_available() -> None:
+    np = pytest.importorskip("numpy")
+    v = make()
+    arr = np.frombuffer(v, dtype=np.uint8)
+    assert arr.tobytes() == DATA

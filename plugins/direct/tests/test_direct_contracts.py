@@ -1,0 +1,17 @@
+"""s3dlio-direct passes the plugin contract checks shipped in s3dlio.testing."""
+
+from __future__ import annotations
+
+import pytest
+
+from s3dlio.testing import PluginContractChecks
+
+pytest.importorskip("s3dlio_direct")
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class TestDirectContracts(PluginContractChecks):
+    @pytest.fixture
+    def plugin_module(self) -> str:
+        return "s3dlio_direct.plugin"
