@@ -51,62 +51,157 @@ from s3dlio.hookspecs import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from s3dlio.aio import (
-        ObjectMetadata,
-        delete_async,
-        download_async,
-        exists_async,
-        get_async,
-        get_into_async,
-        get_many_async,
-        get_many_stats_async,
-        get_range_async,
-        head_async,
-        list_async,
-        mkdir_async,
-        put_bytes_async,
-        put_many_async,
-        stat_async,
-        stat_many_async,
-        upload_async,
+        ObjectMetadata as ObjectMetadata,
+    )
+    from s3dlio.aio import (
+        delete_async as delete_async,
+    )
+    from s3dlio.aio import (
+        download_async as download_async,
+    )
+    from s3dlio.aio import (
+        exists_async as exists_async,
+    )
+    from s3dlio.aio import (
+        get_async as get_async,
+    )
+    from s3dlio.aio import (
+        get_into_async as get_into_async,
+    )
+    from s3dlio.aio import (
+        get_many_async as get_many_async,
+    )
+    from s3dlio.aio import (
+        get_many_stats_async as get_many_stats_async,
+    )
+    from s3dlio.aio import (
+        get_range_async as get_range_async,
+    )
+    from s3dlio.aio import (
+        head_async as head_async,
+    )
+    from s3dlio.aio import (
+        list_async as list_async,
+    )
+    from s3dlio.aio import (
+        mkdir_async as mkdir_async,
+    )
+    from s3dlio.aio import (
+        put_bytes_async as put_bytes_async,
+    )
+    from s3dlio.aio import (
+        put_many_async as put_many_async,
+    )
+    from s3dlio.aio import (
+        stat_async as stat_async,
+    )
+    from s3dlio.aio import (
+        stat_many_async as stat_many_async,
+    )
+    from s3dlio.aio import (
+        upload_async as upload_async,
     )
     from s3dlio.api import (
-        abort_incomplete_uploads,
-        create_bucket,
-        delete,
-        delete_bucket,
-        exists,
-        get,
-        get_by_key,
-        get_many,
-        get_many_stats,
-        get_object,
-        get_range,
-        list,
-        list_containers,
-        list_full_uris,
-        list_iter,
-        list_keys,
-        mkdir,
-        object_capabilities,
-        put_bytes,
-        put_many,
-        stat,
-        stat_key,
-        stat_many,
-        stat_object,
+        abort_incomplete_uploads as abort_incomplete_uploads,
+    )
+    from s3dlio.api import (
+        create_bucket as create_bucket,
+    )
+    from s3dlio.api import (
+        delete as delete,
+    )
+    from s3dlio.api import (
+        delete_bucket as delete_bucket,
+    )
+    from s3dlio.api import (
+        exists as exists,
+    )
+    from s3dlio.api import (
+        get as get,
+    )
+    from s3dlio.api import (
+        get_by_key as get_by_key,
+    )
+    from s3dlio.api import (
+        get_many as get_many,
+    )
+    from s3dlio.api import (
+        get_many_stats as get_many_stats,
+    )
+    from s3dlio.api import (
+        get_object as get_object,
+    )
+    from s3dlio.api import (
+        get_range as get_range,
+    )
+    from s3dlio.api import (
+        list as list,
+    )
+    from s3dlio.api import (
+        list_containers as list_containers,
+    )
+    from s3dlio.api import (
+        list_full_uris as list_full_uris,
+    )
+    from s3dlio.api import (
+        list_iter as list_iter,
+    )
+    from s3dlio.api import (
+        list_keys as list_keys,
+    )
+    from s3dlio.api import (
+        mkdir as mkdir,
+    )
+    from s3dlio.api import (
+        object_capabilities as object_capabilities,
+    )
+    from s3dlio.api import (
+        put_bytes as put_bytes,
+    )
+    from s3dlio.api import (
+        put_many as put_many,
+    )
+    from s3dlio.api import (
+        stat as stat,
+    )
+    from s3dlio.api import (
+        stat_key as stat_key,
+    )
+    from s3dlio.api import (
+        stat_many as stat_many,
+    )
+    from s3dlio.api import (
+        stat_object as stat_object,
     )
     from s3dlio.configure import (
-        configure_s3,
-        configure_tokio_threads,
-        gcs_get_channel_count,
-        gcs_get_rapid_mode,
-        gcs_query_rapid_bucket,
-        gcs_set_channel_count,
-        gcs_set_rapid_mode,
-        init_logging,
-        parse_s3_uri_full,
+        configure_s3 as configure_s3,
     )
-    from s3dlio.transfer import download, upload
+    from s3dlio.configure import (
+        configure_tokio_threads as configure_tokio_threads,
+    )
+    from s3dlio.configure import (
+        gcs_get_channel_count as gcs_get_channel_count,
+    )
+    from s3dlio.configure import (
+        gcs_get_rapid_mode as gcs_get_rapid_mode,
+    )
+    from s3dlio.configure import (
+        gcs_query_rapid_bucket as gcs_query_rapid_bucket,
+    )
+    from s3dlio.configure import (
+        gcs_set_channel_count as gcs_set_channel_count,
+    )
+    from s3dlio.configure import (
+        gcs_set_rapid_mode as gcs_set_rapid_mode,
+    )
+    from s3dlio.configure import (
+        init_logging as init_logging,
+    )
+    from s3dlio.configure import (
+        parse_s3_uri_full as parse_s3_uri_full,
+    )
+    from s3dlio.transfer import download as download
+    from s3dlio.transfer import upload as upload
 
 _CORE: dict[str, str] = {}
 for _module, _names in {

@@ -228,7 +228,7 @@ def _pick(kind: str, name: str, claims: list[Any], choice: str | None) -> Any:
         )
     raise AmbiguousBackendError(
         f"{kind} {name!r} is claimed by several plugins ({', '.join(s.plugin for s in claims)}); "
-        f"choose one in s3dlio.toml, e.g. [backends] {name} = \"{claims[0].plugin}\""
+        f"choose one in s3dlio.toml, e.g. [plugins.prefer] {name} = \"{claims[0].plugin}\""
     )
 
 
