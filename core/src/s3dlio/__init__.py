@@ -19,35 +19,82 @@ import builtins
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from s3dlio import errors as _errors
 from s3dlio._version import __version__
-from s3dlio.bytesview import BytesView
+from s3dlio.bytesview import BytesView as BytesView
 from s3dlio.errors import (
-    AlreadyExistsError,
-    AmbiguousBackendError,
-    BackendNotFoundError,
-    BatchError,
-    CheckpointError,
-    ConfigError,
-    ExportStillReferencedError,
-    FeatureNotInstalledError,
-    IntegrityError,
-    InvalidPathError,
-    LengthMismatchError,
-    NotFoundError,
-    NotSupportedError,
-    ObjectNotFoundError,
-    PermissionDeniedError,
-    PluginError,
-    PluginLoadError,
-    PreconditionError,
-    S3dlioError,
-    StoreError,
-    StoreTimeoutError,
-    ThrottledError,
-    TransientError,
-    UnsupportedOperationError,
+    AlreadyExistsError as AlreadyExistsError,
 )
-from s3dlio.hookspecs import hookimpl
+from s3dlio.errors import (
+    AmbiguousBackendError as AmbiguousBackendError,
+)
+from s3dlio.errors import (
+    BackendNotFoundError as BackendNotFoundError,
+)
+from s3dlio.errors import (
+    BatchError as BatchError,
+)
+from s3dlio.errors import (
+    CheckpointError as CheckpointError,
+)
+from s3dlio.errors import (
+    ConfigError as ConfigError,
+)
+from s3dlio.errors import (
+    ExportStillReferencedError as ExportStillReferencedError,
+)
+from s3dlio.errors import (
+    FeatureNotInstalledError as FeatureNotInstalledError,
+)
+from s3dlio.errors import (
+    IntegrityError as IntegrityError,
+)
+from s3dlio.errors import (
+    InvalidPathError as InvalidPathError,
+)
+from s3dlio.errors import (
+    LengthMismatchError as LengthMismatchError,
+)
+from s3dlio.errors import (
+    NotFoundError as NotFoundError,
+)
+from s3dlio.errors import (
+    NotSupportedError as NotSupportedError,
+)
+from s3dlio.errors import (
+    ObjectNotFoundError as ObjectNotFoundError,
+)
+from s3dlio.errors import (
+    PermissionDeniedError as PermissionDeniedError,
+)
+from s3dlio.errors import (
+    PluginError as PluginError,
+)
+from s3dlio.errors import (
+    PluginLoadError as PluginLoadError,
+)
+from s3dlio.errors import (
+    PreconditionError as PreconditionError,
+)
+from s3dlio.errors import (
+    S3dlioError as S3dlioError,
+)
+from s3dlio.errors import (
+    StoreError as StoreError,
+)
+from s3dlio.errors import (
+    StoreTimeoutError as StoreTimeoutError,
+)
+from s3dlio.errors import (
+    ThrottledError as ThrottledError,
+)
+from s3dlio.errors import (
+    TransientError as TransientError,
+)
+from s3dlio.errors import (
+    UnsupportedOperationError as UnsupportedOperationError,
+)
+from s3dlio.hookspecs import hookimpl as hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from s3dlio.aio import (
@@ -283,32 +330,9 @@ def __dir__() -> builtins.list[str]:
     return sorted(set(globals()) | set(_CORE) | set(_PLUGIN_NAMES))
 
 
-__all__ = [
-    "AlreadyExistsError",
-    "AmbiguousBackendError",
-    "BackendNotFoundError",
-    "BatchError",
+__all__ = [  # built from the error module's names and the lazy table
+    *(name for name in _errors.__all__ if name.endswith("Error")),
     "BytesView",
-    "CheckpointError",
-    "ConfigError",
-    "ExportStillReferencedError",
-    "FeatureNotInstalledError",
-    "IntegrityError",
-    "InvalidPathError",
-    "LengthMismatchError",
-    "NotFoundError",
-    "NotSupportedError",
-    "ObjectNotFoundError",
-    "PermissionDeniedError",
-    "PluginError",
-    "PluginLoadError",
-    "PreconditionError",
-    "S3dlioError",
-    "StoreError",
-    "StoreTimeoutError",
-    "ThrottledError",
-    "TransientError",
-    "UnsupportedOperationError",
     "__version__",
     "hookimpl",
     *sorted(_CORE),

@@ -9,8 +9,9 @@ file and leaves the destination untouched.
 
 from __future__ import annotations
 
+import errno
+import itertools
 import os
-import secrets
 from collections.abc import Callable, Iterable
 
 from s3dlio.errors import InvalidPathError, StoreError, translate_os_error
@@ -32,10 +33,13 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and TEMP_MARKER in name
 
 
+_temp_counter = itertools.count()
+
+
 def temp_path_for(path: str) -> str:
-    """A fresh temp path beside ``path``."""
+    """A fresh temp path beside ``path`` (pid + per-process counter; opened ``O_EXCL``)."""
     head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}")
+    return os.path.join(head, f".{tail}{TEMP_MARKER}{os.getpid()}-{next(_temp_counter):08x}")
 
 
 def write_all(fd: int, data: memoryview) -> int:
@@ -58,6 +62,24 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def _open_temp(path: str, parent: str, make_parents: bool, open_flags: int) -> tuple[int, str]:
+    """Create the temp file, making parents only when the first attempt says they are missing."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | open_flags
+    made_parents = False
+    for _ in range(100):
+        tmp = temp_path_for(path)
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileNotFoundError:
+            if not make_parents or made_parents or not parent:
+                raise
+            os.makedirs(parent, exist_ok=True)
+            made_parents = True
+        except FileExistsError:
+            continue  # a stale temp of an earlier process with the same pid
+    raise OSError(errno.EEXIST, "could not create a unique temp file", path)
+
+
 def atomic_write(
     path: str,
     data: memoryview | Iterable[memoryview] | None = None,
@@ -78,15 +100,11 @@ def atomic_write(
     (``PermissionDeniedError`` for EACCES, ``StoreError`` naming ENOSPC/EFBIG, …)
     and chained.
     """
-    if os.path.isdir(path):
-        raise InvalidPathError("destination is a directory", op=op, uri=uri, backend=backend)
     parent = os.path.dirname(path)
-    tmp = temp_path_for(path)
+    tmp = ""
     fd = -1
     try:
-        if make_parents and parent:
-            os.makedirs(parent, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | open_flags, 0o666)
+        fd, tmp = _open_temp(path, parent, make_parents, open_flags)
         if writer is not None:
             written = writer(fd)
             expected = written
@@ -106,7 +124,10 @@ def atomic_write(
             os.fsync(fd)
         os.close(fd)
         fd = -1
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError as exc:
+            raise InvalidPathError("destination is a directory", op=op, uri=uri, backend=backend) from exc
         tmp = ""
         if fsync == "file+dir":
             fsync_dir(parent)

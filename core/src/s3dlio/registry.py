@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -93,66 +93,48 @@ class BackendSpec:
 
 
 @attrs.frozen
-class GeneratorSpec:
+class _LazySpec:
+    """Fields every named spec has; ``factory`` is imported only by :meth:`load`."""
+
+    name: str
+    factory: str
+    description: str = attrs.field(default="", kw_only=True)
+    install_hint: str = attrs.field(default="", kw_only=True)
+    plugin: str = attrs.field(default="", kw_only=True)
+    """Filled by the registry with the plugin that registered the spec."""
+
+    def load(self) -> Any:
+        """Import and return the implementation."""
+        return load_object(self.factory)
+
+
+@attrs.frozen
+class GeneratorSpec(_LazySpec):
     """A synthetic-data generator (``random``, ``zeros``, a vendor's own)."""
 
-    name: str
-    factory: str
-    description: str = ""
-    install_hint: str = ""
-    plugin: str = ""
-
-    def load(self) -> Any:
-        return load_object(self.factory)
-
 
 @attrs.frozen
-class OplogSinkSpec:
+class OplogSinkSpec(_LazySpec):
     """An op-log sink (``tsv-zstd``, ``jsonl``)."""
 
-    name: str
-    factory: str
-    description: str = ""
-    install_hint: str = ""
-    plugin: str = ""
-
-    def load(self) -> Any:
-        return load_object(self.factory)
-
 
 @attrs.frozen
-class FormatSpec:
+class FormatSpec(_LazySpec):
     """A dataset format (``npz``, ``tfrecord``, ``parquet``) and its file extensions."""
 
-    name: str
-    factory: str
-    extensions: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    description: str = ""
-    install_hint: str = ""
-    plugin: str = ""
-
-    def load(self) -> Any:
-        return load_object(self.factory)
+    extensions: tuple[str, ...] = attrs.field(default=(), converter=tuple, kw_only=True)
 
 
 @attrs.frozen
-class AdapterSpec:
+class AdapterSpec(_LazySpec):
     """A framework adapter (``torch``, ``jax``, ``tensorflow``)."""
 
-    name: str
-    factory: str
-    framework_module: str = ""
+    framework_module: str = attrs.field(default="", kw_only=True)
     """Import name of the framework; the adapter is usable when it is importable."""
-    description: str = ""
-    install_hint: str = ""
-    plugin: str = ""
-
-    def load(self) -> Any:
-        return load_object(self.factory)
 
 
 @attrs.frozen
-class MiddlewareSpec:
+class MiddlewareSpec(_LazySpec):
     """A store wrapper applied to every store the runtime opens.
 
     ``factory`` resolves to ``callable(store, settings) -> store``. ``order``
@@ -160,15 +142,8 @@ class MiddlewareSpec:
     wraps first, i.e. sits closest to the backend).
     """
 
-    name: str
-    factory: str
-    order: int = 100
-    enabled_by_default: bool = True
-    description: str = ""
-    plugin: str = ""
-
-    def load(self) -> Callable[..., Any]:
-        return load_object(self.factory)  # type: ignore[no-any-return]
+    order: int = attrs.field(default=100, kw_only=True)
+    enabled_by_default: bool = attrs.field(default=True, kw_only=True)
 
 
 SpecT = TypeVar("SpecT", GeneratorSpec, OplogSinkSpec, FormatSpec, AdapterSpec, MiddlewareSpec)
