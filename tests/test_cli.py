@@ -173,6 +173,9 @@ def test_traceback_only_with_vv(cli: Run, data: str) -> None:
 
 def test_exit_code_mapping() -> None:
     assert exit_code_for(BatchError("x", [("u", OSError())], 1)) == 3
+    # every item failed: the shared reason decides
+    assert exit_code_for(BatchError("x", [("u", NotFoundError()), ("v", NotFoundError())], 0)) == 4
+    assert exit_code_for(BatchError("x", [("u", NotFoundError()), ("v", OSError())], 0)) == 1
     assert exit_code_for(NotFoundError()) == 4
     assert exit_code_for(ConfigError("bad")) == 5
     assert exit_code_for(PluginError("bad")) == 5
@@ -631,3 +634,9 @@ def test_quiet_silences_summaries(cli: Run, tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"x")
     code, _, err = cli("-q", "upload", str(tmp_path / "f"), "file://" + str(tmp_path / "b") + "/")
     assert code == 0 and err == ""
+
+
+@needs_file
+def test_get_of_a_missing_object_is_exit_4(cli: Run, tmp_path: Path) -> None:
+    code, _, err = cli("get", f"file://{tmp_path}/missing.bin")
+    assert code == 4 and "0 ok, 1 failed" in err and "missing.bin" in err

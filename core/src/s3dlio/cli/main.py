@@ -41,7 +41,8 @@ exit codes:
   0    success
   1    the operation failed
   2    usage error (bad option, value or combination)
-  3    partial failure: some items of a batch failed (each is listed on stderr)
+  3    partial failure: some items of a batch failed (each is listed on stderr);
+       when every item failed: 4 if all were "not found", else 1
   4    not found / nothing matched
   5    configuration or plugin error (bad setting, missing backend or plugin)
   130  interrupted (Ctrl-C)
@@ -273,7 +274,12 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, UsageError):
         return EXIT_USAGE
     if isinstance(exc, BatchError):
-        return EXIT_PARTIAL
+        if exc.succeeded:
+            return EXIT_PARTIAL
+        # Nothing succeeded: the batch failed as a whole, for the reason its items share.
+        if exc.failures and all(isinstance(e, NotFoundError) for _, e in exc.failures):
+            return EXIT_NOT_FOUND
+        return EXIT_FAILED
     if isinstance(exc, NotFoundError):
         return EXIT_NOT_FOUND
     if isinstance(exc, (ConfigError, PluginError)):
