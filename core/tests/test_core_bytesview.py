@@ -110,3 +110,25 @@ def test_numpy_frombuffer_zero_copy_when_available() -> None:
     v = make()
     arr = np.frombuffer(v, dtype=np.uint8)
     assert arr.tobytes() == DATA
+
+
+def test_allocate_large_is_exact_and_cache_line_aligned() -> None:
+    """Large views skip the zero fill and start on a cache line (fast kernel copies)."""
+    import ctypes
+
+    for size in (64 << 10, (1 << 20) + 17, 5 << 20):
+        view, mv = BytesView.allocate(size)
+        assert len(view) == size and len(mv) == size and not mv.readonly
+        probe = ctypes.c_char.from_buffer(mv)
+        address = ctypes.addressof(probe)
+        del probe
+        assert address % 64 == 0
+        mv[:] = b"\x5a" * size  # the caller fills every byte; the view shows it
+        mv.release()
+        assert view == b"\x5a" * size
+
+
+def test_allocate_zeroed_gives_zeros() -> None:
+    view, mv = BytesView.allocate(1 << 20, zeroed=True)
+    mv.release()
+    assert view == bytes(1 << 20)
