@@ -21,26 +21,8 @@ import tempfile
 import time
 
 import s3dlio
-
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mib": 1 << 20,
-          "mb": 1 << 20, "g": 1 << 30, "gib": 1 << 30, "gb": 1 << 30}
-
-
-def parse_size(text: str) -> int:
-    """``64KiB`` / ``1m`` / ``4096`` -> bytes (binary units)."""
-    number = text.rstrip("bBiIkKmMgG")
-    unit = text[len(number) :].lower()
-    if unit not in _UNITS or not number.isdigit():
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 4096, 64KiB, 1MiB)")
-    return int(number) * _UNITS[unit]
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+from s3dlio.cli.sizes import format_iec as human
+from s3dlio.cli.sizes import size_arg
 
 
 def run(base_uri: str, count: int, size: int) -> bool:
@@ -93,7 +75,7 @@ def run(base_uri: str, count: int, size: int) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=256, help="number of objects (default 256)")
-    parser.add_argument("--size", type=parse_size, default=64 << 10, help="object size (default 64KiB)")
+    parser.add_argument("--size", type=size_arg, default=64 << 10, help="object size (default 64KiB)")
     parser.add_argument("--dir", help="local directory to use (default: a new temporary directory)")
     parser.add_argument("--keep", action="store_true", help="leave the data in place")
     args = parser.parse_args(argv)

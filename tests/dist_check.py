@@ -37,15 +37,26 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SOURCE_DIRS = tuple(
-    os.path.join(REPO, d) + os.sep for d in ("core/src", "plugins/posix/src", "plugins/direct/src")
+    os.path.join(REPO, d) + os.sep
+    for d in ("core/src", "plugins/posix/src", "plugins/direct/src", "plugins/datagen/src",
+              "plugins/oplog/src")
 )
-DISTS = ("s3dlio_core", "s3dlio_posix", "s3dlio_direct")
-PACKAGES = {"s3dlio_core": "s3dlio", "s3dlio_posix": "s3dlio_posix", "s3dlio_direct": "s3dlio_direct"}
+PACKAGES = {
+    "s3dlio_core": "s3dlio",
+    "s3dlio_posix": "s3dlio_posix",
+    "s3dlio_direct": "s3dlio_direct",
+    "s3dlio_datagen": "s3dlio_datagen",
+    "s3dlio_oplog": "s3dlio_oplog",
+}
+DISTS = tuple(PACKAGES)
+#: entry-point name -> plugin module, for every plugin distribution
+PLUGINS = {name: f"s3dlio_{name}.plugin" for name in ("posix", "direct", "datagen", "oplog")}
 
 PROBE = r"""
 import importlib, importlib.metadata as md, json, sys
 out = {"modules": {}, "entry_points": {}, "schemes": [], "testing": [], "errors": []}
-for name in ("s3dlio", "s3dlio_posix", "s3dlio_direct", "s3dlio.testing"):
+for name in ("s3dlio", "s3dlio_posix", "s3dlio_direct", "s3dlio_datagen", "s3dlio_oplog",
+             "s3dlio.testing"):
     try:
         out["modules"][name] = importlib.import_module(name).__file__
     except Exception as exc:
@@ -106,8 +117,8 @@ def cmd_install(args: argparse.Namespace) -> int:
     wheels = _wheels(args.wheel_dir)
     pip = [sys.executable, "-m", "pip"]
     # Same version numbers as an earlier run: uninstall first so the fresh wheels win.
-    subprocess.run([*pip, "uninstall", "--quiet", "--yes", "s3dlio-core", "s3dlio-posix",
-                    "s3dlio-direct"], check=False, capture_output=True)
+    subprocess.run([*pip, "uninstall", "--quiet", "--yes", *(d.replace("_", "-") for d in DISTS)],
+                   check=False, capture_output=True)
     return subprocess.run([*pip, "install", "--quiet", *wheels], check=False).returncode
 
 
@@ -156,8 +167,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         check(real.startswith(site + os.sep) and not real.startswith(SOURCE_DIRS),
               f"{name} imported from site-packages, not the source tree ({path})")
     eps = probe["entry_points"]
-    check(eps.get("posix") == "s3dlio_posix.plugin", f"entry point s3dlio:posix ({eps.get('posix')})")
-    check(eps.get("direct") == "s3dlio_direct.plugin", f"entry point s3dlio:direct ({eps.get('direct')})")
+    for name, module in PLUGINS.items():
+        check(eps.get(name) == module, f"entry point s3dlio:{name} ({eps.get(name)})")
     for scheme in ("file", "direct"):
         check(scheme in probe["schemes"], f"runtime serves {scheme}:// (schemes: {probe['schemes']})")
     failed = [r for r in probe.get("reports", []) if r["status"] == "failed"]
