@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from s3dlio.bytesview import BytesView
-from s3dlio.engines.batch import check_window, run_batch
+from s3dlio.engines.batch import run_batch, window_for
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, NotSupportedError
 from s3dlio.runtime import resolve, runtime, split_scheme
 from s3dlio.store import as_buffer
@@ -77,16 +77,7 @@ def get_range(uri: str, offset: int, length: int | None = None) -> BytesView:
 
 
 def _window_for(uris: Sequence[str], max_in_flight: int) -> int:
-    window = min(check_window(max_in_flight), len(uris))
-    if uris:
-        try:
-            store, _ = resolve(uris[0])
-        except Exception:  # resolution errors surface per item, in order
-            return window
-        cap = store.max_useful_concurrency
-        if cap is not None:
-            window = min(window, cap)
-    return max(window, 1)
+    return window_for(uris[0] if uris else None, len(uris), max_in_flight)
 
 
 def get_many(uris: Iterable[str], max_in_flight: int = 64) -> builtins.list[tuple[str, BytesView]]:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from s3dlio.engines.pool import batch_pool
 from s3dlio.errors import BatchError
 
-__all__ = ["MAX_WINDOW", "check_window", "run_batch", "run_batch_settled"]
+__all__ = ["MAX_WINDOW", "check_window", "run_batch", "run_batch_settled", "window_for"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,6 +34,24 @@ def check_window(max_in_flight: Any, name: str = "max_in_flight") -> int:
     if not 1 <= max_in_flight <= MAX_WINDOW:
         raise ValueError(f"{name} must be between 1 and {MAX_WINDOW}, got {max_in_flight}")
     return max_in_flight
+
+
+def window_for(first_uri: str | None, count: int, max_in_flight: int) -> int:
+    """The in-flight window of a batch: ``min(max_in_flight, count)``, capped by the
+    backend's ``max_useful_concurrency`` (taken from the first URI's store)."""
+    window = min(check_window(max_in_flight), count)
+    if first_uri is not None:
+        from s3dlio.errors import S3dlioError
+        from s3dlio.runtime import resolve
+
+        try:
+            store, _ = resolve(first_uri)
+        except (S3dlioError, TypeError):
+            return max(window, 1)  # a bad URI fails as its own item, in order
+        cap = store.max_useful_concurrency
+        if cap is not None:
+            window = min(window, cap)
+    return max(window, 1)
 
 
 class _Failed:

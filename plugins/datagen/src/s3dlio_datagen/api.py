@@ -323,12 +323,9 @@ def _normalise_choice(value: Any, name: str, allowed: Sequence[str], extra: Sequ
 
 
 def _registered_generators() -> list[str]:
-    try:
-        from s3dlio.runtime import runtime
+    from s3dlio.runtime import runtime
 
-        return [n for n in runtime().host.generators.names() if n not in _ALGORITHMS]
-    except Exception:  # pragma: no cover - runtime unavailable
-        return []
+    return [n for n in runtime().host.generators.names() if n not in _ALGORITHMS]
 
 
 def object_payload_factory(
@@ -507,7 +504,7 @@ def put(
     Failures raise ``BatchError`` after every object settles.
     """
     import s3dlio
-    from s3dlio.engines.batch import check_window, run_batch
+    from s3dlio.engines.batch import check_window, run_batch, window_for
 
     if not isinstance(prefix, str) or not prefix:
         raise TypeError("prefix must be a non-empty URI string")
@@ -552,7 +549,8 @@ def put(
             on_object(uri, nbytes)
         return nbytes
 
-    run_batch(one, range(num), window=_window(prefix, template, num, window), op="put",
+    first = _object_uri(prefix, template, 0, num) if num else None
+    run_batch(one, range(num), window=window_for(first, num, window), op="put",
               label=lambda i: _object_uri(prefix, template, i, num))
 
 
@@ -572,27 +570,14 @@ def _streams_natively(uri: str) -> bool:
         return False
 
 
-def _window(prefix: str, template: str, num: int, window: int) -> int:
-    """``min(max_in_flight, num)``, capped by the backend's useful concurrency."""
-    window = min(window, num)
-    try:
-        from s3dlio.runtime import resolve
-
-        store, _ = resolve(_object_uri(prefix, template, 0, num))
-        cap = store.max_useful_concurrency
-    except Exception:  # resolution errors surface per object
-        cap = None
-    return max(1, min(window, cap) if cap else window)
-
-
 def _configured_generator() -> str:
     """``[datagen] generator`` (``S3DLIO_DATAGEN_GENERATOR``), ``random`` when unset."""
-    try:
-        from s3dlio.runtime import runtime
+    from s3dlio.runtime import runtime
 
-        return str(runtime().settings.section("datagen").generator).strip().lower()
-    except Exception:  # section absent (plugin not composed) or runtime unavailable
+    settings = runtime().settings
+    if not settings.has_section("datagen"):  # the plugin is imported but not composed
         return "random"
+    return str(settings.section("datagen").generator).strip().lower()
 
 
 def resolve_algorithm(value: Any) -> str:

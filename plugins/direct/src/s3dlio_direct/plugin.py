@@ -27,6 +27,15 @@ class DirectSettings:
         0, env="S3DLIO_DIRECT_MAX_CONCURRENCY", minimum=0, maximum=4096,
         help="cap on concurrent reads/writes of one batch (0: 2 x CPUs, at least 16)",
     )
+    parallel_write_mb: int = setting(
+        16, env="S3DLIO_DIRECT_PARALLEL_WRITE_MB", minimum=0, maximum=1 << 20,
+        help="objects of at least this many MiB whose size is known (put, upload, copy) are "
+        "written by several threads at once, 8 MiB aligned chunks each (0: never)",
+    )
+    write_concurrency: int = setting(
+        0, env="S3DLIO_DIRECT_WRITE_CONCURRENCY", minimum=0, maximum=4096,
+        help="chunks of one parallel write in flight (0: by object size and CPUs)",
+    )
 
 
 @hookimpl

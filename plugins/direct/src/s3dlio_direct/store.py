@@ -1,4 +1,4 @@
-"""``direct://`` — local files read and written with ``O_DIRECT``.
+r"""``direct://`` — local files read and written with ``O_DIRECT``.
 
 O_DIRECT needs the buffer address, the file offset and the transfer length to be
 multiples of the device's alignment (``[direct] alignment``, 4096 by default).
@@ -11,6 +11,12 @@ multiples of the device's alignment (``[direct] alignment``, 4096 by default).
 * Writes go to a temp file opened ``O_DIRECT`` in the destination directory
   (:func:`s3dlio.localfs.atomic_write`), from an aligned bounce buffer; the last
   block is zero-padded, ``ftruncate`` cuts the padding, then the temp is renamed.
+  Objects of known size (``put``, ``put_file``, ``copy``) of at least
+  ``[direct] parallel_write_mb`` (16 MiB) are written by several threads of core's
+  parts pool at once: each copies (or reads) its 8 MiB aligned chunk into its own
+  aligned bounce buffer and ``pwrite``\ s it at its offset into the same temp fd,
+  because O_DIRECT has no write-behind and throughput comes from queue depth.
+  The first failure fails the write; nothing is published.
 * A filesystem that refuses O_DIRECT (``EINVAL``) raises ``NotSupportedError``
   with a hint. There is never a silent buffered fallback: a caller who asked for
   direct I/O and silently got the page cache would measure the wrong thing.
@@ -27,11 +33,17 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from s3dlio.bytesview import BytesView
-from s3dlio.engines.pool import cpu_count
-from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
+from s3dlio.engines.pool import cpu_count, parts_pool
+from s3dlio.engines.ranges import (
+    default_chunk_size,
+    default_concurrency,
+    parallel_read_into,
+    plan_chunks,
+)
 from s3dlio.errors import (
     ConfigError,
     IntegrityError,
@@ -47,15 +59,24 @@ from s3dlio_posix.store import PosixStore
 if TYPE_CHECKING:
     from s3dlio.config import Settings
 
-__all__ = ["DEFAULT_ALIGNMENT", "DirectStore"]
+__all__ = ["DEFAULT_ALIGNMENT", "DEFAULT_PARALLEL_WRITE", "DirectStore"]
 
 DEFAULT_ALIGNMENT = 4096
 O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 _O_RDONLY_DIRECT = os.O_RDONLY | os.O_CLOEXEC | O_DIRECT
 _BOUNCE_SIZE = 8 << 20
 """Bytes per bounce-buffer round trip (writes, unaligned ``get_range_into``)."""
+DEFAULT_PARALLEL_WRITE = 16 << 20
+"""Objects of known size at least this large are written in parallel chunks."""
+_WRITE_CHUNK = _BOUNCE_SIZE
+"""Bytes per chunk of a parallel write (one thread's bounce buffer)."""
+_WAIT_SLICE = 0.2
+"""Longest uninterruptible wait of the caller thread (Ctrl-C stays responsive)."""
 
 _local = threading.local()
+
+_FillAt = Callable[[memoryview, int, int], int]
+"""``fill_at(dst, offset, length)``: source bytes at ``offset`` into ``dst``; the count."""
 
 
 class DirectStore(PosixStore):
@@ -78,6 +99,11 @@ class DirectStore(PosixStore):
         if align <= 0 or align & (align - 1):
             raise ConfigError(f"[direct] alignment must be a power of two, got {align}")
         self._align = align
+        if section is not None:
+            self._parallel_write = int(section.parallel_write_mb) << 20
+            self._write_concurrency = int(section.write_concurrency)
+        else:
+            self._parallel_write, self._write_concurrency = DEFAULT_PARALLEL_WRITE, 0
         configured = int(section.max_concurrency) if section is not None else 0
         # O_DIRECT has no read-ahead or write-behind: throughput comes from queue
         # depth (fio needs QD16 to saturate NVMe), so allow more in flight than file://.
@@ -203,6 +229,14 @@ class DirectStore(PosixStore):
     # ----------------------------------------------------------------- writes
     def put(self, key: str, data: memoryview) -> None:
         self._need_object_key(key, "put")
+        if self._parallel(len(data)):  # ``data`` is a flat byte view (core's as_buffer)
+
+            def fill_at(dst: memoryview, offset: int, length: int) -> int:
+                dst[:length] = data[offset : offset + length]
+                return length
+
+            self._write_chunks("/" + key, len(data), fill_at, op="put", uri=self.uri(key))
+            return
         self._write("/" + key, _fill_from_buffer(data), op="put", uri=self.uri(key))
 
     def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
@@ -218,7 +252,11 @@ class DirectStore(PosixStore):
             raise translate_os_error(exc, op="upload", uri=uri, backend=self.backend) from exc
         try:
             size = os.fstat(src).st_size
-            written = self._write("/" + key, _fill_from_fd(src), op="upload", uri=uri)
+            if self._parallel(size):
+                written = self._write_chunks("/" + key, size, _fill_at_from_fd(src), op="upload",
+                                             uri=uri, source_fd=src)
+            else:
+                written = self._write("/" + key, _fill_from_fd(src), op="upload", uri=uri)
         finally:
             os.close(src)
         if written != size:
@@ -231,10 +269,16 @@ class DirectStore(PosixStore):
         src = self._open_read(src_key, "copy")
         try:
             size = os.fstat(src).st_size
-            written = self._write(
-                "/" + dst_key, _fill_from_direct_fd(src, self._align), op="copy",
-                uri=self.uri(dst_key),
-            )
+            if self._parallel(size):
+                written = self._write_chunks(
+                    "/" + dst_key, size, _fill_at_from_direct_fd(src, self._align), op="copy",
+                    uri=self.uri(dst_key), source_fd=src,
+                )
+            else:
+                written = self._write(
+                    "/" + dst_key, _fill_from_direct_fd(src, self._align), op="copy",
+                    uri=self.uri(dst_key),
+                )
         except StoreError:
             raise
         except OSError as exc:
@@ -275,6 +319,10 @@ class DirectStore(PosixStore):
                                  op="download", uri=uri, backend=self.backend)
         return written
 
+    def _parallel(self, size: int) -> bool:
+        """Whether an object of ``size`` bytes is written by several threads."""
+        return 0 < self._parallel_write <= size and size > _WRITE_CHUNK
+
     def _write(self, path: str, fill: Callable[[memoryview], int], *, op: str, uri: str) -> int:
         """Publish what ``fill`` produces at ``path`` atomically, written with O_DIRECT."""
         align = self._align
@@ -282,6 +330,34 @@ class DirectStore(PosixStore):
         def writer(fd: int) -> int:
             return _write_direct(fd, fill, align)
 
+        return self._publish(path, writer, op=op, uri=uri)
+
+    def _write_chunks(
+        self, path: str, size: int, fill_at: _FillAt, *, op: str,
+        uri: str, source_fd: int = -1,
+    ) -> int:
+        """Publish ``size`` bytes atomically, its aligned chunks written by parallel threads.
+
+        ``fill_at(dst, offset, length)`` copies the source bytes ``[offset, offset +
+        length)`` into ``dst`` (a thread's aligned bounce buffer, ``length`` rounded
+        up to the alignment) and returns how many it got.
+        A short chunk, or a ``source_fd`` whose size changed, is an ``IntegrityError``
+        raised before the rename: nothing is published.
+        """
+        align = self._align
+        concurrency = self._write_concurrency or default_concurrency(size)
+
+        def writer(fd: int) -> int:
+            _write_direct_parallel(fd, size, fill_at, align, concurrency, op=op, uri=uri,
+                                   backend=self.backend)
+            if source_fd >= 0 and os.fstat(source_fd).st_size != size:
+                raise IntegrityError(f"source changed size while being written ({size} bytes "
+                                     f"expected)", op=op, uri=uri, backend=self.backend)
+            return size
+
+        return self._publish(path, writer, op=op, uri=uri)
+
+    def _publish(self, path: str, writer: Callable[[int], int], *, op: str, uri: str) -> int:
         try:
             return atomic_write(path, op=op, uri=uri, backend=self.backend, fsync=self._fsync,
                                 writer=writer, open_flags=O_DIRECT)
@@ -421,6 +497,52 @@ def _write_direct(fd: int, fill: Callable[[memoryview], int], align: int) -> int
     return total
 
 
+def _write_direct_parallel(
+    fd: int, size: int, fill_at: _FillAt, align: int,
+    concurrency: int, *, op: str, uri: str, backend: str,
+) -> None:
+    r"""Write ``size`` bytes to the O_DIRECT ``fd`` in aligned chunks on the parts pool.
+
+    Each task fills its thread's aligned bounce buffer with one chunk (the last one
+    zero-padded to the block grid) and ``pwrite``\ s it at the chunk's offset; at
+    most ``concurrency`` chunks are in flight. The caller waits in slices of
+    ``_WAIT_SLICE`` seconds so ``KeyboardInterrupt`` is seen; the first failure
+    cancels the chunks not started, waits for the running ones (each a bounded
+    I/O call, and the fd must outlive them) and propagates with its own type
+    (``OSError`` is translated and chained by ``atomic_write``). ``ftruncate``
+    cuts the padding at the end.
+    """
+    pool = parts_pool()
+    pending = list(reversed(plan_chunks(size, _WRITE_CHUNK)))
+    running: set[Future[None]] = set()
+
+    def one(offset: int, length: int) -> None:
+        bounce = _bounce()
+        padded = _round_up(length, align)
+        n = fill_at(bounce[:padded], offset, length)
+        if n != length:
+            raise IntegrityError(f"source ended early: {n} of {length} bytes at offset {offset} "
+                                 f"({size} expected)", op=op, uri=uri, backend=backend)
+        if padded != n:
+            bounce[n:padded] = bytes(padded - n)  # never write stale bytes, even transiently
+        _pwrite_all(fd, bounce[:padded], offset)
+
+    try:
+        while pending or running:
+            while pending and len(running) < concurrency:
+                off, ln = pending.pop()
+                running.add(pool.submit(one, off, ln))
+            done, running = wait(running, timeout=_WAIT_SLICE, return_when=FIRST_EXCEPTION)
+            for fut in done:
+                fut.result()  # re-raises the chunk's failure
+    except BaseException:
+        for fut in running:
+            fut.cancel()
+        wait(running)
+        raise
+    os.ftruncate(fd, size)
+
+
 def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
     done = 0
     total = len(data)
@@ -482,6 +604,28 @@ def _fill_from_fd(fd: int) -> Callable[[memoryview], int]:
         return done
 
     return fill
+
+
+def _fill_at_from_fd(fd: int) -> _FillAt:
+    def fill_at(dst: memoryview, offset: int, length: int) -> int:
+        done = 0
+        while done < length:
+            n = os.preadv(fd, [dst[done:length]], offset + done)
+            if n == 0:
+                break
+            done += n
+        return done
+
+    return fill_at
+
+
+def _fill_at_from_direct_fd(fd: int, align: int) -> _FillAt:
+    def fill_at(dst: memoryview, offset: int, length: int) -> int:
+        # ``offset`` (a chunk start) and ``len(dst)`` are aligned: read straight in,
+        # then count only the bytes of this chunk (the file may have grown).
+        return min(_direct_fill(fd, dst, offset, align), length)
+
+    return fill_at
 
 
 def _fill_from_direct_fd(fd: int, align: int) -> Callable[[memoryview], int]:

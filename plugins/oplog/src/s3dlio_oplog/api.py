@@ -14,12 +14,13 @@ from __future__ import annotations
 import atexit
 import os
 import socket
+import sys
 import threading
 import warnings
 from typing import Any
 
 from s3dlio import recording
-from s3dlio.errors import ConfigError
+from s3dlio.errors import ConfigError, S3dlioError
 from s3dlio_oplog.recorder import OpLogRecorder
 from s3dlio_oplog.writer import OplogWriter
 
@@ -123,8 +124,10 @@ def _settings() -> Any:
         settings = runtime().settings
         if settings.has_section("oplog"):
             return settings.section("oplog")
-    except Exception:
-        pass
+    except S3dlioError as exc:
+        # The plugins could not be composed (a bad setting elsewhere): the op-log still
+        # starts, from its own defaults and environment, and says so.
+        warnings.warn(f"op-log settings from the environment only: {exc}", stacklevel=3)
     from s3dlio.config import ConfigSchema, load_settings
     from s3dlio_oplog.plugin import OplogSettings
 
@@ -141,10 +144,12 @@ def _sink_factory(name: str, *, registry: bool = True) -> Any:
             from s3dlio.runtime import runtime
 
             sinks_registry = runtime().host.oplog_sinks
+        except S3dlioError as exc:
+            warnings.warn(f"op-log sink registry unavailable, using built-in sinks: {exc}",
+                          stacklevel=3)
+        else:
             if name in sinks_registry:
                 return sinks_registry.get(name).load()
-        except Exception:
-            pass
     from s3dlio_oplog import sinks
 
     builtin = {"tsv-zstd": sinks.TsvZstdSink, "jsonl": sinks.JsonlSink}
@@ -308,8 +313,8 @@ def _stop_from_settings() -> None:
 def _atexit() -> None:
     try:
         finalize_op_log()
-    except Exception:
-        pass
+    except Exception as exc:  # at exit nobody can catch it: say it on stderr, once
+        sys.stderr.write(f"s3dlio-oplog: finalizing the op-log at exit failed: {exc}\n")
 
 
 def _after_fork_in_child() -> None:

@@ -119,8 +119,9 @@ def format_error(exc: BaseException | str) -> tuple[str, bool]:
         from s3dlio._redact import redact
 
         text = redact(text)
-    except Exception:  # redaction must never break recording
-        pass
+    except Exception:  # a failed redaction must not break recording, nor leak the message
+        text = f"{type(exc).__name__}: (message withheld: redaction failed)" if isinstance(
+            exc, BaseException) else "(message withheld: redaction failed)"
     normalized = False
     if "\n" in text or "\r" in text or "\t" in text:
         text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")

@@ -96,10 +96,7 @@ class PosixStore(ObjectStore):
 
     # ------------------------------------------------------------------ reads
     def get(self, key: str) -> BytesView:
-        try:
-            fd = os.open("/" + key, _O_RDONLY)
-        except OSError as exc:
-            raise self._os_error(exc, "get", key) from exc
+        fd = self._open_for_read(key)
         try:
             size = os.fstat(fd).st_size
             view, mv = BytesView.allocate(size)
@@ -133,10 +130,7 @@ class PosixStore(ObjectStore):
         )
 
     def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
-        try:
-            fd = os.open("/" + key, _O_RDONLY)
-        except OSError as exc:
-            raise self._os_error(exc, "get", key) from exc
+        fd = self._open_for_read(key)
         try:
             return _pread_fill(fd, buf, offset)
         except OSError as exc:
@@ -147,10 +141,7 @@ class PosixStore(ObjectStore):
     def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
         if offset < 0 or (length is not None and length < 0):
             raise ValueError(f"get_range: offset and length must be >= 0 ({self.uri(key)})")
-        try:
-            fd = os.open("/" + key, _O_RDONLY)
-        except OSError as exc:
-            raise self._os_error(exc, "get", key) from exc
+        fd = self._open_for_read(key)
         try:
             size = os.fstat(fd).st_size
             if offset >= size or length == 0:
@@ -364,6 +355,12 @@ class PosixStore(ObjectStore):
         return removed
 
     # ---------------------------------------------------------------- helpers
+    def _open_for_read(self, key: str) -> int:
+        try:
+            return os.open("/" + key, _O_RDONLY)
+        except OSError as exc:
+            raise self._os_error(exc, "get", key) from exc
+
     def _need_object_key(self, key: str, op: str) -> None:
         if not key or key.endswith("/"):
             raise self._invalid("an object path is required (the URI names a directory)", key, op)
