@@ -289,3 +289,17 @@ def test_put_streaming_large_objects_bounded_memory(tmp_path: Path) -> None:
     (a,), (b,) = _files(tmp_path / "s"), _files(tmp_path / "p")
     assert a.stat().st_size == size
     assert a.read_bytes() == b.read_bytes() == make_object(size, seed=4)
+
+
+def test_missing_extras_name_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With h5py / pyarrow absent (simulated: CI installs both), the error names the extra."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(s3dlio.FeatureNotInstalledError, match=r"s3dlio-datagen\[hdf5\]"):
+        s3dlio.put(tmp_path.as_uri(), 1, size=100, object_type="hdf5")
+    assert _files(tmp_path) == []
+    with pytest.raises(ImportError, match=r"s3dlio-datagen\[parquet\]"):
+        s3dlio.generate_parquet_bytes(2, 10, 1)
