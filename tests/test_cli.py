@@ -640,3 +640,4 @@ def test_quiet_silences_summaries(cli: Run, tmp_path: Path) -> None:
 def test_get_of_a_missing_object_is_exit_4(cli: Run, tmp_path: Path) -> None:
     code, _, err = cli("get", f"file://{tmp_path}/missing.bin")
     assert code == 4 and "0 ok, 1 failed" in err and "missing.bin" in err
+

@@ -113,3 +113,14 @@ def test_ls_broken_pipe_exits_0(tmp_path: Path) -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=50) == 0
     assert first.startswith(b"file://") and b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def test_library_warnings_print_as_cli_messages(tmp_path: Path) -> None:
+    env = {**_env(), "S3DLIO_RANGE_THRESHOLD": "5"}  # misspelled: *_MB is the real name
+    proc = subprocess.run([sys.executable, "-m", "s3dlio", "ls", tmp_path.as_uri() + "/"], cwd=tmp_path,
+                          env=env, capture_output=True, timeout=50, check=False)
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert ("s3-cli: warning: unknown environment variable S3DLIO_RANGE_THRESHOLD; "
+            "did you mean S3DLIO_RANGE_THRESHOLD_MB?") in err
+    assert ".py:" not in err  # no Python source location

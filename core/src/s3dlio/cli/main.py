@@ -15,6 +15,7 @@ import importlib.util
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -176,6 +177,18 @@ def build_parser(registry: CommandRegistry, selected: str | None) -> tuple[argpa
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``s3-cli`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings():
+        # Library warnings (unknown S3DLIO_* names, unknown config keys) read as CLI
+        # messages, not as Python source locations.
+        warnings.formatwarning = _format_warning
+        return _main(args_list)
+
+
+def _format_warning(message: Warning | str, category: type[Warning], *_args: object, **_kw: object) -> str:
+    return f"s3-cli: warning: {message}\n"
+
+
+def _main(args_list: list[str]) -> int:
     try:
         pre, extras = _global_parser().parse_known_args(args_list)
     except SystemExit as exc:  # e.g. --endpoint-url without a value
