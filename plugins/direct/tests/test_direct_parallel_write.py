@@ -22,7 +22,8 @@ from s3dlio.localfs import is_temp_name
 
 pytest.importorskip("s3dlio_direct")
 
-from s3dlio_direct.store import _WRITE_CHUNK, DEFAULT_PARALLEL_WRITE
+from s3dlio_direct import store as direct_store
+from s3dlio_direct.store import _WRITE_CHUNK, DEFAULT_PARALLEL_WRITE, _ChunkBuffers
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -200,6 +201,27 @@ def test_small_objects_stay_on_the_calling_thread(
     s3dlio.put_bytes(f"{root}x.bin", _payload(T - 1))
     monkeypatch.undo()
     assert probe.threads == {threading.get_ident()}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fdinfo"), reason="needs Linux /proc/self/fdinfo")
+def test_concurrent_large_writes_share_a_bounded_set_of_buffers(
+    monkeypatch: pytest.MonkeyPatch, root: str, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("S3DLIO_DIRECT_WRITE_CONCURRENCY", "4")
+    rt.reset()
+    buffers = _ChunkBuffers(3)
+    monkeypatch.setattr(direct_store, "_chunk_buffers_state", [buffers])
+    items = [(f"{root}many/{i}.bin", _payload(3 * _WRITE_CHUNK + 17, seed=i)) for i in range(4)]
+    (tmp_path / "many").mkdir()
+    probe = _WriteProbe(monkeypatch, tmp_path / "many")
+    s3dlio.put_many(items)
+    assert probe.all_direct
+    assert 1 < probe.max_in_flight <= 3  # 4 objects x window 4, but 3 buffers in the process
+    for i, (_, data) in enumerate(items):
+        assert (tmp_path / "many" / f"{i}.bin").read_bytes() == data
+    assert len(buffers._free) <= 3
+    assert all(buffers.reserve(0) for _ in range(3))  # every slot was given back
+    assert not buffers.reserve(0)
 
 
 # -------------------------------------------------------------------- failure

@@ -69,7 +69,9 @@ _BOUNCE_SIZE = 8 << 20
 DEFAULT_PARALLEL_WRITE = 16 << 20
 """Objects of known size at least this large are written in parallel chunks."""
 _WRITE_CHUNK = _BOUNCE_SIZE
-"""Bytes per chunk of a parallel write (one thread's bounce buffer)."""
+"""Bytes per chunk of a parallel write (one :class:`_ChunkBuffers` buffer)."""
+_WRITE_SLOTS = max(16, min(2 * cpu_count(), 64))
+"""Chunks of parallel writes in flight in the whole process (8 MiB buffers each)."""
 _WAIT_SLICE = 0.2
 """Longest uninterruptible wait of the caller thread (Ctrl-C stays responsive)."""
 
@@ -503,9 +505,11 @@ def _write_direct_parallel(
 ) -> None:
     r"""Write ``size`` bytes to the O_DIRECT ``fd`` in aligned chunks on the parts pool.
 
-    Each task fills its thread's aligned bounce buffer with one chunk (the last one
-    zero-padded to the block grid) and ``pwrite``\ s it at the chunk's offset; at
-    most ``concurrency`` chunks are in flight. The caller waits in slices of
+    Each task fills an aligned buffer of the process-wide :class:`_ChunkBuffers`
+    with one chunk (the last one zero-padded to the block grid) and ``pwrite``\ s
+    it at the chunk's offset; at most ``concurrency`` chunks of this write, and
+    ``_ChunkBuffers.slots`` of all writes together, are in flight (so concurrent
+    large writes share one bounded set of buffers). The caller waits in slices of
     ``_WAIT_SLICE`` seconds so ``KeyboardInterrupt`` is seen; the first failure
     cancels the chunks not started, waits for the running ones (each a bounded
     I/O call, and the fd must outlive them) and propagates with its own type
@@ -513,25 +517,43 @@ def _write_direct_parallel(
     cuts the padding at the end.
     """
     pool = parts_pool()
+    buffers = _chunk_buffers()
     pending = list(reversed(plan_chunks(size, _WRITE_CHUNK)))
     running: set[Future[None]] = set()
 
     def one(offset: int, length: int) -> None:
-        bounce = _bounce()
-        padded = _round_up(length, align)
-        n = fill_at(bounce[:padded], offset, length)
-        if n != length:
-            raise IntegrityError(f"source ended early: {n} of {length} bytes at offset {offset} "
-                                 f"({size} expected)", op=op, uri=uri, backend=backend)
-        if padded != n:
-            bounce[n:padded] = bytes(padded - n)  # never write stale bytes, even transiently
-        _pwrite_all(fd, bounce[:padded], offset)
+        bounce = buffers.take()
+        try:
+            padded = _round_up(length, align)
+            n = fill_at(bounce[:padded], offset, length)
+            if n != length:
+                raise IntegrityError(
+                    f"source ended early: {n} of {length} bytes at offset {offset} "
+                    f"({size} expected)", op=op, uri=uri, backend=backend,
+                )
+            if padded != n:
+                bounce[n:padded] = bytes(padded - n)  # never write stale bytes, even transiently
+            _pwrite_all(fd, bounce[:padded], offset)
+        finally:
+            buffers.give(bounce)
 
     try:
         while pending or running:
             while pending and len(running) < concurrency:
+                # A slot is a buffer reserved for the chunk; with none free (other
+                # writes hold them all) wait below, or here if nothing of ours runs.
+                if not buffers.reserve(0 if running else _WAIT_SLICE):
+                    break
                 off, ln = pending.pop()
-                running.add(pool.submit(one, off, ln))
+                try:
+                    fut = pool.submit(one, off, ln)
+                except BaseException:
+                    buffers.unreserve()
+                    raise
+                fut.add_done_callback(buffers.unreserve)  # run, failed or cancelled
+                running.add(fut)
+            if not running:
+                continue
             done, running = wait(running, timeout=_WAIT_SLICE, return_when=FIRST_EXCEPTION)
             for fut in done:
                 fut.result()  # re-raises the chunk's failure
@@ -541,6 +563,62 @@ def _write_direct_parallel(
         wait(running)
         raise
     os.ftruncate(fd, size)
+
+
+class _ChunkBuffers:
+    """Aligned 8 MiB buffers of parallel writes, shared by the whole process.
+
+    ``slots`` bounds the chunks in flight across all writes, and so the memory
+    (at most ``slots`` buffers ever exist): without it every batch item times
+    every write's window would pin a buffer. A submitter reserves a slot, the
+    chunk takes a buffer (one is always free for a reserved slot) and gives it
+    back; the future's done callback releases the slot, also when the chunk was
+    cancelled before it ran.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._sem = threading.Semaphore(slots)
+        self._lock = threading.Lock()
+        self._free: list[memoryview] = []
+
+    def reserve(self, timeout: float) -> bool:
+        return self._sem.acquire(timeout=timeout) if timeout else self._sem.acquire(False)
+
+    def unreserve(self, _fut: object = None) -> None:
+        self._sem.release()
+
+    def take(self) -> memoryview:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return memoryview(mmap.mmap(-1, _WRITE_CHUNK))
+
+    def give(self, buf: memoryview) -> None:
+        with self._lock:
+            self._free.append(buf)
+
+
+_chunk_buffers_lock = threading.Lock()
+_chunk_buffers_state: list[_ChunkBuffers] = []
+
+
+def _chunk_buffers() -> _ChunkBuffers:
+    if not _chunk_buffers_state:
+        with _chunk_buffers_lock:
+            if not _chunk_buffers_state:
+                _chunk_buffers_state.append(_ChunkBuffers(_WRITE_SLOTS))
+    return _chunk_buffers_state[0]
+
+
+def _forget_chunk_buffers() -> None:
+    """In a forked child: the parent's slot count may include chunks of dead threads."""
+    global _chunk_buffers_lock
+    _chunk_buffers_state.clear()
+    _chunk_buffers_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_chunk_buffers)
 
 
 def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
