@@ -39,7 +39,7 @@ REPO = os.path.dirname(HERE)
 SOURCE_DIRS = tuple(
     os.path.join(REPO, d) + os.sep
     for d in ("core/src", "plugins/posix/src", "plugins/direct/src", "plugins/datagen/src",
-              "plugins/oplog/src")
+              "plugins/oplog/src", "plugins/loaders/src")
 )
 PACKAGES = {
     "s3dlio_core": "s3dlio",
@@ -47,16 +47,17 @@ PACKAGES = {
     "s3dlio_direct": "s3dlio_direct",
     "s3dlio_datagen": "s3dlio_datagen",
     "s3dlio_oplog": "s3dlio_oplog",
+    "s3dlio_loaders": "s3dlio_loaders",
 }
 DISTS = tuple(PACKAGES)
 #: entry-point name -> plugin module, for every plugin distribution
-PLUGINS = {name: f"s3dlio_{name}.plugin" for name in ("posix", "direct", "datagen", "oplog")}
+PLUGINS = {name: f"s3dlio_{name}.plugin" for name in ("posix", "direct", "datagen", "oplog", "loaders")}
 
 PROBE = r"""
 import importlib, importlib.metadata as md, json, sys
 out = {"modules": {}, "entry_points": {}, "schemes": [], "testing": [], "errors": []}
 for name in ("s3dlio", "s3dlio_posix", "s3dlio_direct", "s3dlio_datagen", "s3dlio_oplog",
-             "s3dlio.testing"):
+             "s3dlio_loaders", "s3dlio.testing"):
     try:
         out["modules"][name] = importlib.import_module(name).__file__
     except Exception as exc:

@@ -292,9 +292,15 @@ for _module, _dist, _names in (
     (
         "s3dlio_loaders.api",
         "s3dlio-loaders",
-        "create_dataset create_async_loader Dataset AsyncDataLoader LoaderOptions VecDataset "
-        "VecDataLoader read_npz create_tfrecord_index index_tfrecord_bytes get_tfrecord_index_entries "
-        "read_tfrecord_index",
+        "AsyncDataLoader create_async_loader create_dataset create_tfrecord_index Dataset "
+        "get_tfrecord_index_entries index_tfrecord_bytes ItemIterator LoaderOptions ObjectItem "
+        "ObjectStoreIterableDataset ObjectStoreMapDataset parquet_cache_clear parquet_cache_invalidate "
+        "parquet_cache_len parquet_get_rg parquet_rg_row_offsets ParquetIndex ParquetItem "
+        "ParquetRowGroupDataset ParquetStreamLoader PyAsyncDataLoader PyAsyncDataLoaderIter "
+        "PyBytesAsyncDataLoader PyBytesAsyncDataLoaderIter PyBytesDataLoaderSyncIter PyDataset "
+        "PyLoaderOptions PyObjectDataLoaderSyncIter PyObjectItem PyParquetIndex PyParquetItem "
+        "PyParquetStreamLoader PyVecDataset read_npz read_tfrecord_index S3IterableDataset S3MapDataset "
+        "VecDataLoader VecDataset",
     ),
 ):
     for _name in _names.split():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -92,6 +92,10 @@ class BackendSpec:
         return load_object(self.factory)
 
 
+def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class _LazySpec:
     """Fields every named spec has; ``factory`` is imported only by :meth:`load`."""
@@ -122,7 +126,7 @@ class OplogSinkSpec(_LazySpec):
 class FormatSpec(_LazySpec):
     """A dataset format (``npz``, ``tfrecord``, ``parquet``) and its file extensions."""
 
-    extensions: tuple[str, ...] = attrs.field(default=(), converter=tuple, kw_only=True)
+    extensions: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, kw_only=True)
 
 
 @attrs.frozen
