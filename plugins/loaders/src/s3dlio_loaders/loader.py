@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from s3dlio.bytesview import BytesView
+from s3dlio.errors import S3dlioError
 from s3dlio_loaders.dataset import Dataset, read_object
 from s3dlio_loaders.options import normalize
 
@@ -290,7 +291,7 @@ def _is_local(uri: str) -> bool:
 
         store, _ = resolve(uri)
         return str(store.endpoint).startswith("file://")
-    except Exception:
+    except S3dlioError:  # a bad URI is reported by the read itself, in order
         return False
 
 
@@ -405,7 +406,7 @@ class SyncIterator:
     def __del__(self) -> None:
         try:
             self._pass.close()
-        except Exception:
+        except Exception:  # a finalizer must not raise (interpreter shutdown); close() reports
             pass
 
     def __reduce__(self) -> Any:
@@ -495,7 +496,7 @@ class AsyncBatchIterator:
     def __del__(self) -> None:
         try:
             self._pass.close()
-        except Exception:
+        except Exception:  # a finalizer must not raise (interpreter shutdown); close() reports
             pass
 
 
@@ -647,7 +648,7 @@ class AsyncDataLoader:
         try:
             for p in list(self._passes):
                 p.close()
-        except Exception:
+        except Exception:  # a finalizer must not raise (interpreter shutdown); close() reports
             pass
 
     def __getstate__(self) -> dict[str, Any]:
