@@ -85,3 +85,32 @@ def test_unknown_attribute_is_attribute_error() -> None:
         s3dlio.no_such_thing  # noqa: B018
     assert "get" in dir(s3dlio) and "generate_data" in dir(s3dlio)
     assert hasattr(s3dlio, "hookimpl") and isinstance(s3dlio.__version__, str)
+
+
+def test_compat_modules_import_nothing_and_hint_when_loaders_missing() -> None:
+    """``s3dlio.torch`` / ``s3dlio.jax_tf`` import no framework, and name the extra to install."""
+    code = r"""
+import sys
+sys.modules["s3dlio_loaders"] = None          # the loaders distribution is not installed
+import s3dlio.torch, s3dlio.jax_tf
+assert "torch" not in sys.modules and "numpy" not in sys.modules
+for module, name, hint in ((s3dlio.torch, "ObjectStoreIterableDataset", "s3dlio-loaders[torch]"),
+                           (s3dlio.jax_tf, "JaxIterable", "s3dlio-loaders")):
+    try:
+        getattr(module, name)
+    except s3dlio.FeatureNotInstalledError as exc:
+        assert f"pip install {hint}" in str(exc), exc
+    else:
+        raise AssertionError(name)
+try:
+    s3dlio.torch.NoSuchName
+except AttributeError:
+    pass
+print("ok")
+"""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr

@@ -20,6 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from s3dlio import errors as _errors
+from s3dlio._lazy import resolve_served
 from s3dlio._version import __version__
 from s3dlio.bytesview import BytesView as BytesView
 from s3dlio.errors import (
@@ -315,21 +316,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module_name), name)
         globals()[name] = value  # later lookups skip __getattr__
         return value
-    served = _PLUGIN_NAMES.get(name)
-    if served is not None:
-        module_name, dist = served
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name.split(".")[0]):
-                raise FeatureNotInstalledError(
-                    f"s3dlio.{name} is provided by {dist}: pip install {dist}"
-                ) from exc
-            raise
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 's3dlio' has no attribute {name!r}")
+    return resolve_served(globals(), "s3dlio", name, _PLUGIN_NAMES)
 
 
 def __dir__() -> builtins.list[str]:

@@ -147,3 +147,15 @@ def test_set_epoch_reshuffles(tdata: tuple[str, dict[str, bytes]]) -> None:
     e1 = list(ds)  # the next epoch
     ds.set_epoch(0)
     assert list(ds) == e0 and e1 != e0 and sorted(e1) == sorted(e0)
+
+
+def test_original_import_paths_serve_the_same_classes() -> None:
+    """Code written for the original s3dlio imports the datasets from ``s3dlio.torch``."""
+    from s3dlio.jax_tf import JaxIterable
+    from s3dlio.torch import ObjectStoreIterableDataset, ObjectStoreMapDataset, S3IterableDataset
+    from s3dlio_loaders import jax_tf, torch_adapter
+
+    assert ObjectStoreIterableDataset is torch_adapter.ObjectStoreIterableDataset
+    assert ObjectStoreMapDataset is torch_adapter.ObjectStoreMapDataset
+    assert S3IterableDataset is torch_adapter.S3IterableDataset
+    assert JaxIterable is jax_tf.JaxIterable
