@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from s3dlio.errors import (
     NotFoundError,
     StoreError,
 )
+from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_posix")
 
@@ -134,25 +133,10 @@ def test_file_too_large_leaves_destination_untouched(tmp_path: Path) -> None:
     """RLIMIT_FSIZE makes the write fail (EFBIG) like a full disk would."""
     target = tmp_path / "t.bin"
     target.write_bytes(b"original")
-    code = f"""
-import resource, signal, sys
-import s3dlio
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-try:
-    s3dlio.put_bytes("file://{target}", b"x" * 100000)
-except s3dlio.StoreError as exc:
-    print(type(exc).__name__, exc.op, repr(exc.__cause__), str(exc), sep="|")
-    sys.exit(0)
-sys.exit("no error raised")
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         check=False)
-    assert out.returncode == 0, out.stderr
-    _name, op, cause, text = out.stdout.strip().split("|", 3)
-    assert op == "put" and "OSError" in cause and str(target) in text
-    assert target.read_bytes() == b"original"
-    assert [p.name for p in tmp_path.iterdir()] == ["t.bin"]  # no temp file left behind
+    uri = f"file://{target}"
+    report = put_with_file_size_limit(uri, size=100_000, limit=4096)
+    assert_failed_write_left_no_trace(report, uri, target, b"original")
+    assert [p.name for p in tmp_path.iterdir()] == ["t.bin"]
 
 
 def test_not_found_error_details(root: str) -> None:

@@ -6,9 +6,6 @@ import errno
 import mmap
 import os
 import random
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from s3dlio.errors import (
 )
 from s3dlio.localfs import is_temp_name
 from s3dlio.store import Capability
+from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_direct")
 
@@ -438,41 +436,10 @@ def test_refused_o_direct_never_falls_back_to_buffered_io(
 
 # ------------------------------------------------------------ ENOSPC / EFBIG
 
-_FSIZE_CHILD = textwrap.dedent(
-    """
-    import json, resource, signal, sys
-    import s3dlio
-    from s3dlio.errors import StoreError
-    uri, limit, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a core dump
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    try:
-        s3dlio.put_bytes(uri, b"x" * size)
-    except StoreError as exc:
-        cause = exc.__cause__
-        print(json.dumps({"type": type(exc).__name__, "op": exc.op, "uri": exc.uri,
-                          "message": str(exc), "cause_errno": getattr(cause, "errno", None)}))
-    else:
-        print(json.dumps({"type": None}))
-    """
-)
 
 
 def test_file_size_limit_gives_typed_error_and_keeps_destination(root: str, tmp_path: Path) -> None:
-    import json
-
     uri = f"{root}limited.bin"
     s3dlio.put_bytes(uri, b"previous")
-    proc = subprocess.run(
-        [sys.executable, "-c", _FSIZE_CHILD, uri, str(64 * 1024), str(MiB + 5)],
-        capture_output=True, text=True, timeout=50, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["type"] == "StoreError", report
-    assert report["op"] == "put"
-    assert report["uri"] == uri
-    assert "EFBIG" in report["message"]
-    assert report["cause_errno"] == errno.EFBIG
-    assert (tmp_path / "limited.bin").read_bytes() == b"previous"
-    assert _no_temp_files(tmp_path)
+    report = put_with_file_size_limit(uri, size=MiB + 5, limit=64 * 1024)
+    assert_failed_write_left_no_trace(report, uri, tmp_path / "limited.bin", b"previous")

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import errno
-import json
 import os
 import random
-import subprocess
-import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +14,7 @@ import pytest
 import s3dlio
 from s3dlio import runtime as rt
 from s3dlio.localfs import is_temp_name
+from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_direct")
 
@@ -226,40 +222,11 @@ def test_concurrent_large_writes_share_a_bounded_set_of_buffers(
 
 # -------------------------------------------------------------------- failure
 
-_FSIZE_CHILD = textwrap.dedent(
-    """
-    import json, resource, signal, sys
-    import s3dlio
-    from s3dlio.errors import StoreError
-    uri, limit, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a core dump
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    try:
-        s3dlio.put_bytes(uri, b"x" * size)
-    except StoreError as exc:
-        cause = exc.__cause__
-        print(json.dumps({"type": type(exc).__name__, "op": exc.op, "uri": exc.uri,
-                          "message": str(exc), "cause_errno": getattr(cause, "errno", None)}))
-    else:
-        print(json.dumps({"type": None}))
-    """
-)
 
 
 def test_failing_chunk_fails_the_write_and_publishes_nothing(root: str, tmp_path: Path) -> None:
     uri = f"{root}limited.bin"
     s3dlio.put_bytes(uri, b"previous")
     # Chunks below 20 MiB succeed, the ones past it fail with EFBIG mid-way.
-    proc = subprocess.run(
-        [sys.executable, "-c", _FSIZE_CHILD, uri, str(20 * MiB), str(5 * _WRITE_CHUNK + 5)],
-        capture_output=True, text=True, timeout=100, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["type"] == "StoreError", report
-    assert report["op"] == "put"
-    assert report["uri"] == uri
-    assert "EFBIG" in report["message"]
-    assert report["cause_errno"] == errno.EFBIG
-    assert (tmp_path / "limited.bin").read_bytes() == b"previous"
-    assert _no_temp_files(tmp_path)
+    report = put_with_file_size_limit(uri, size=5 * _WRITE_CHUNK + 5, limit=20 * MiB)
+    assert_failed_write_left_no_trace(report, uri, tmp_path / "limited.bin", b"previous")

@@ -20,6 +20,7 @@ import s3dlio
 from s3dlio import runtime as rt
 from s3dlio.errors import InvalidPathError, NotFoundError, PermissionDeniedError
 from s3dlio.localfs import is_temp_name, temp_path_for
+from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_posix")
 
@@ -57,36 +58,14 @@ def _run_child(code: str, *args: str) -> dict[str, object]:
 
 # ------------------------------------------------------------ ENOSPC / EFBIG
 
-_FSIZE_CHILD = """
-    import json, resource, signal, sys
-    import s3dlio
-    from s3dlio.errors import StoreError
-    uri, limit, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a core dump
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    try:
-        s3dlio.put_bytes(uri, b"x" * size)
-    except StoreError as exc:
-        cause = exc.__cause__
-        print(json.dumps({"type": type(exc).__name__, "op": exc.op, "uri": exc.uri,
-                          "message": str(exc), "cause_errno": getattr(cause, "errno", None)}))
-    else:
-        print(json.dumps({"type": None}))
-"""
 
 
 def test_file_size_limit_gives_typed_error_and_keeps_destination(root: str, tmp_path: Path) -> None:
     """RLIMIT_FSIZE makes the write fail like a full disk: typed, named, chained, no debris."""
     uri = f"{root}sub/limited.bin"
     s3dlio.put_bytes(uri, b"previous content")
-    report = _run_child(_FSIZE_CHILD, uri, str(64 * 1024), str(MiB + 5))
-    assert report["type"] == "StoreError", report
-    assert report["op"] == "put"
-    assert report["uri"] == uri
-    assert "EFBIG" in str(report["message"])
-    assert report["cause_errno"] == errno.EFBIG
-    assert (tmp_path / "sub" / "limited.bin").read_bytes() == b"previous content"
-    assert _temp_files(tmp_path) == []
+    report = put_with_file_size_limit(uri, size=MiB + 5, limit=64 * 1024)
+    assert_failed_write_left_no_trace(report, uri, tmp_path / "sub" / "limited.bin", b"previous content")
 
 
 # ------------------------------------------------------------------- EACCES

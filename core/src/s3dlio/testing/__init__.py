@@ -14,6 +14,8 @@
 * :class:`PluginContractChecks` and the ``assert_*`` helpers of
   :mod:`s3dlio.testing.contracts` — plugin import is lazy, hookimpls are valid,
   errors translate into the s3dlio tree.
+* :func:`put_with_file_size_limit` / :func:`assert_failed_write_left_no_trace` — a write
+  that fails part-way (``RLIMIT_FSIZE``, like ENOSPC) must leave no trace.
 
 ``pytest`` is needed only when these names are used; ``import s3dlio.testing``
 imports nothing heavy.
@@ -29,7 +31,9 @@ __all__ = [
     "PluginContractChecks",
     "assert_errors_translate",
     "assert_hookimpls_valid",
+    "assert_failed_write_left_no_trace",
     "assert_plugin_is_lazy",
+    "put_with_file_size_limit",
 ]
 
 _NAMES = {
@@ -38,6 +42,8 @@ _NAMES = {
     "assert_errors_translate": "s3dlio.testing.contracts",
     "assert_hookimpls_valid": "s3dlio.testing.contracts",
     "assert_plugin_is_lazy": "s3dlio.testing.contracts",
+    "put_with_file_size_limit": "s3dlio.testing.local_faults",
+    "assert_failed_write_left_no_trace": "s3dlio.testing.local_faults",
 }
 
 
