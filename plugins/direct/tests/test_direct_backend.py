@@ -6,7 +6,6 @@ import errno
 import mmap
 import os
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,12 @@ from s3dlio.errors import (
     NotSupportedError,
     StoreError,
 )
-from s3dlio.localfs import is_temp_name
 from s3dlio.store import Capability
 from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_direct")
+
+from direct_testutil import fd_flags, no_temp_files, payload
 
 from s3dlio_direct.store import DirectStore
 
@@ -35,25 +35,12 @@ MiB = 1 << 20
 SIZES = [0, 1, 511, 4095, 4096, 4097, MiB + 17]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_runtime() -> Iterator[None]:
-    """Each test composes the runtime from its own environment."""
-    rt.reset()
-    yield
-    rt.reset()
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> str:
-    return f"direct://{tmp_path}/"
 
 
-def _payload(n: int, seed: int = 0) -> bytes:
-    return random.Random(seed * 1_000_003 + n).randbytes(n)
 
 
-def _no_temp_files(directory: Path) -> bool:
-    return not [p for p in directory.rglob("*") if is_temp_name(p.name)]
 
 
 def _unwrap(store: Any) -> Any:
@@ -103,7 +90,7 @@ def test_relative_uri_hint_names_three_slashes() -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_exact_size_round_trip(root: str, tmp_path: Path, size: int) -> None:
-    data = _payload(size)
+    data = payload(size)
     uri = f"{root}d/obj-{size}.bin"
     s3dlio.put_bytes(uri, data)
     path = tmp_path / "d" / f"obj-{size}.bin"
@@ -113,12 +100,12 @@ def test_exact_size_round_trip(root: str, tmp_path: Path, size: int) -> None:
     assert len(got) == size
     assert got == data
     assert s3dlio.stat(uri)["size"] == size
-    assert _no_temp_files(tmp_path)
+    assert no_temp_files(tmp_path)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_reads_files_written_by_buffered_io(root: str, tmp_path: Path, size: int) -> None:
-    data = _payload(size, seed=7)
+    data = payload(size, seed=7)
     (tmp_path / "plain.bin").write_bytes(data)
     assert s3dlio.get(f"{root}plain.bin") == data
 
@@ -146,7 +133,7 @@ RANGES: list[tuple[int, int | None]] = [
 def test_unaligned_get_range_returns_exact_bytes(
     root: str, offset: int, length: int | None
 ) -> None:
-    data = _payload(RANGE_SIZE, seed=3)
+    data = payload(RANGE_SIZE, seed=3)
     uri = f"{root}ranges.bin"
     s3dlio.put_bytes(uri, data)
     want = data[offset:] if length is None else data[offset : offset + length]
@@ -156,7 +143,7 @@ def test_unaligned_get_range_returns_exact_bytes(
 
 
 def test_get_ranges_unaligned(root: str) -> None:
-    data = _payload(RANGE_SIZE, seed=4)
+    data = payload(RANGE_SIZE, seed=4)
     uri = f"{root}multi.bin"
     s3dlio.put_bytes(uri, data)
     store, key = rt.resolve(uri)
@@ -172,7 +159,7 @@ def test_get_ranges_unaligned(root: str) -> None:
 def test_get_range_into_any_buffer(
     root: str, offset: int, length: int, aligned_buffer: bool
 ) -> None:
-    data = _payload(RANGE_SIZE, seed=5)
+    data = payload(RANGE_SIZE, seed=5)
     uri = f"{root}into.bin"
     s3dlio.put_bytes(uri, data)
     store, key = rt.resolve(uri)
@@ -197,7 +184,7 @@ def test_split_reads_through_the_range_engine(
     monkeypatch.setenv("S3DLIO_RANGE_CONCURRENCY", "4")
     rt.reset()
     size = 3 * MiB + 17
-    data = _payload(size, seed=9)
+    data = payload(size, seed=9)
     uri = f"{root}big.bin"
     s3dlio.put_bytes(uri, data)
     store = _direct_store(root)
@@ -238,11 +225,11 @@ def test_put_stream_rejects_non_buffer_chunk(root: str, tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         store.put_stream(key, [b"ok", "not bytes"])  # type: ignore[list-item]
     assert not (tmp_path / "bad-stream.bin").exists()
-    assert _no_temp_files(tmp_path)
+    assert no_temp_files(tmp_path)
 
 
 def test_copy_rename_upload_download_unaligned(root: str, tmp_path: Path) -> None:
-    data = _payload(9 * MiB + 333, seed=12)  # more than one 8 MiB bounce buffer
+    data = payload(9 * MiB + 333, seed=12)  # more than one 8 MiB bounce buffer
     src = tmp_path / "local-src.bin"
     src.write_bytes(data)
     store, key = rt.resolve(f"{root}up/obj.bin")
@@ -257,12 +244,12 @@ def test_copy_rename_upload_download_unaligned(root: str, tmp_path: Path) -> Non
     out = tmp_path / "out"
     s3dlio.download(f"{root}moved/", str(out))
     assert (out / "obj.bin").read_bytes() == data
-    assert _no_temp_files(tmp_path)
+    assert no_temp_files(tmp_path)
 
 
 def test_get_many_on_direct(root: str) -> None:
     uris = [f"{root}many/{i:03d}.bin" for i in range(40)]
-    datas = [_payload(i * 1000 + i % 7, seed=i) for i in range(40)]
+    datas = [payload(i * 1000 + i % 7, seed=i) for i in range(40)]
     s3dlio.put_many(list(zip(uris, datas, strict=True)))
     got = s3dlio.get_many(list(reversed(uris)), max_in_flight=16)
     assert [u for u, _ in got] == list(reversed(uris))
@@ -301,7 +288,7 @@ def test_alignment_setting(monkeypatch: pytest.MonkeyPatch, root: str) -> None:
         s3dlio.get(f"{root}x.bin")
     monkeypatch.setenv("S3DLIO_DIRECT_ALIGNMENT", "8192")
     rt.reset()
-    data = _payload(12345)
+    data = payload(12345)
     s3dlio.put_bytes(f"{root}x.bin", data)
     assert _direct_store(root)._align == 8192
     assert s3dlio.get_range(f"{root}x.bin", 8191, 3) == data[8191:8194]
@@ -310,12 +297,6 @@ def test_alignment_setting(monkeypatch: pytest.MonkeyPatch, root: str) -> None:
 # --------------------------------------------------------- O_DIRECT for real
 
 
-def _fd_flags(fd: int) -> int:
-    with open(f"/proc/self/fdinfo/{fd}") as fh:
-        for line in fh:
-            if line.startswith("flags:"):
-                return int(line.split()[1], 8)
-    raise AssertionError(f"no flags line in /proc/self/fdinfo/{fd}")
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/fdinfo"), reason="needs Linux /proc/self/fdinfo")
@@ -329,7 +310,7 @@ def test_data_moves_through_o_direct_descriptors(
 
     def record(kind: str, fd: int) -> None:
         if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(tmp_path)):
-            seen.append((kind, bool(_fd_flags(fd) & os.O_DIRECT)))
+            seen.append((kind, bool(fd_flags(fd) & os.O_DIRECT)))
 
     def preadv(fd: int, buffers: Any, offset: int, *rest: Any) -> int:
         record("read", fd)
@@ -352,7 +333,7 @@ def test_data_moves_through_o_direct_descriptors(
     monkeypatch.setattr(os, "pwrite", pwrite)
     monkeypatch.setattr(os, "write", write)
     uri = f"{scheme}://{tmp_path}/probe.bin"
-    data = _payload(5000)
+    data = payload(5000)
     s3dlio.put_bytes(uri, data)
     assert s3dlio.get(uri) == data
     assert s3dlio.get_range(uri, 3, 4500) == data[3:4503]
@@ -431,7 +412,7 @@ def test_refused_o_direct_never_falls_back_to_buffered_io(
         assert isinstance(err.__cause__, (OSError, StoreError))
     assert opened_without_direct == []
     assert target.read_bytes() == b"old content"
-    assert _no_temp_files(tmp_path)
+    assert no_temp_files(tmp_path)
 
 
 # ------------------------------------------------------------ ENOSPC / EFBIG

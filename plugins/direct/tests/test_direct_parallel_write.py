@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +11,11 @@ import pytest
 
 import s3dlio
 from s3dlio import runtime as rt
-from s3dlio.localfs import is_temp_name
 from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_direct")
+
+from direct_testutil import fd_flags, no_temp_files, payload
 
 from s3dlio_direct import store as direct_store
 from s3dlio_direct.store import _WRITE_CHUNK, DEFAULT_PARALLEL_WRITE, _ChunkBuffers
@@ -28,34 +27,14 @@ T = DEFAULT_PARALLEL_WRITE
 SIZES = [T - 1, T, T + 1, T + 4097, 3 * _WRITE_CHUNK + 17]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("S3DLIO_DIRECT_PARALLEL_WRITE_MB", "S3DLIO_DIRECT_WRITE_CONCURRENCY"):
-        monkeypatch.delenv(name, raising=False)
-    rt.reset()
-    yield
-    rt.reset()
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> str:
-    return f"direct://{tmp_path}/"
 
 
-def _payload(n: int, seed: int = 0) -> bytes:
-    return random.Random(seed * 1_000_003 + n).randbytes(n)
 
 
-def _no_temp_files(directory: Path) -> bool:
-    return not [p for p in directory.rglob("*") if is_temp_name(p.name)]
 
 
-def _fd_flags(fd: int) -> int:
-    with open(f"/proc/self/fdinfo/{fd}") as fh:
-        for line in fh:
-            if line.startswith("flags:"):
-                return int(line.split()[1], 8)
-    raise AssertionError(f"no flags line in /proc/self/fdinfo/{fd}")
 
 
 class _WriteProbe:
@@ -75,7 +54,7 @@ class _WriteProbe:
             if not mine(fd):
                 return real_pwrite(fd, data, offset)
             with self._lock:
-                self.calls.append((threading.get_ident(), bool(_fd_flags(fd) & os.O_DIRECT)))
+                self.calls.append((threading.get_ident(), bool(fd_flags(fd) & os.O_DIRECT)))
                 self._in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self._in_flight)
             try:
@@ -87,7 +66,7 @@ class _WriteProbe:
         def write(fd: int, data: Any) -> int:
             if mine(fd):
                 with self._lock:
-                    self.calls.append((threading.get_ident(), bool(_fd_flags(fd) & os.O_DIRECT)))
+                    self.calls.append((threading.get_ident(), bool(fd_flags(fd) & os.O_DIRECT)))
             return real_write(fd, data)
 
         monkeypatch.setattr(os, "pwrite", pwrite)
@@ -107,19 +86,19 @@ class _WriteProbe:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_put_exact_bytes_around_the_threshold(root: str, tmp_path: Path, size: int) -> None:
-    data = _payload(size)
+    data = payload(size)
     uri = f"{root}d/obj-{size}.bin"
     s3dlio.put_bytes(uri, data)
     path = tmp_path / "d" / f"obj-{size}.bin"
     assert path.stat().st_size == size  # padding of the last chunk cut off
     assert path.read_bytes() == data
     assert s3dlio.get(uri) == data
-    assert _no_temp_files(tmp_path)
+    assert no_temp_files(tmp_path)
 
 
 @pytest.mark.parametrize("size", [T + 4097, 3 * _WRITE_CHUNK + 17])
 def test_upload_and_copy_exact_bytes(root: str, tmp_path: Path, size: int) -> None:
-    data = _payload(size, seed=3)
+    data = payload(size, seed=3)
     src = tmp_path / "local.bin"
     src.write_bytes(data)
     store, key = rt.resolve(f"{root}up.bin")
@@ -129,13 +108,13 @@ def test_upload_and_copy_exact_bytes(root: str, tmp_path: Path, size: int) -> No
     store.copy(key, copy_key)
     assert (tmp_path / "copied.bin").stat().st_size == size
     assert (tmp_path / "copied.bin").read_bytes() == data
-    assert _no_temp_files(tmp_path)
+    assert no_temp_files(tmp_path)
 
 
 def test_overwrite_large_with_smaller_large_object(root: str, tmp_path: Path) -> None:
     uri = f"{root}shrink.bin"
     s3dlio.put_bytes(uri, b"\xff" * (3 * _WRITE_CHUNK + 17))
-    data = _payload(T + 1, seed=5)
+    data = payload(T + 1, seed=5)
     s3dlio.put_bytes(uri, data)
     assert (tmp_path / "shrink.bin").read_bytes() == data
 
@@ -149,7 +128,7 @@ def test_large_writes_are_parallel_and_all_o_direct(
 ) -> None:
     monkeypatch.setenv("S3DLIO_DIRECT_WRITE_CONCURRENCY", "4")
     rt.reset()
-    data = _payload(4 * _WRITE_CHUNK + 4097, seed=9)
+    data = payload(4 * _WRITE_CHUNK + 4097, seed=9)
     src = tmp_path / "src.bin"
     src.write_bytes(data)  # before the probe: buffered on purpose
     out = tmp_path / "out"
@@ -181,7 +160,7 @@ def test_threshold_setting(
 ) -> None:
     monkeypatch.setenv("S3DLIO_DIRECT_PARALLEL_WRITE_MB", setting)
     rt.reset()
-    data = _payload(size, seed=1)
+    data = payload(size, seed=1)
     probe = _WriteProbe(monkeypatch, tmp_path)
     s3dlio.put_bytes(f"{root}x.bin", data)
     monkeypatch.undo()
@@ -194,7 +173,7 @@ def test_small_objects_stay_on_the_calling_thread(
     monkeypatch: pytest.MonkeyPatch, root: str, tmp_path: Path
 ) -> None:
     probe = _WriteProbe(monkeypatch, tmp_path)
-    s3dlio.put_bytes(f"{root}x.bin", _payload(T - 1))
+    s3dlio.put_bytes(f"{root}x.bin", payload(T - 1))
     monkeypatch.undo()
     assert probe.threads == {threading.get_ident()}
 
@@ -207,7 +186,7 @@ def test_concurrent_large_writes_share_a_bounded_set_of_buffers(
     rt.reset()
     buffers = _ChunkBuffers(3)
     monkeypatch.setattr(direct_store, "_chunk_buffers_state", [buffers])
-    items = [(f"{root}many/{i}.bin", _payload(3 * _WRITE_CHUNK + 17, seed=i)) for i in range(4)]
+    items = [(f"{root}many/{i}.bin", payload(3 * _WRITE_CHUNK + 17, seed=i)) for i in range(4)]
     (tmp_path / "many").mkdir()
     probe = _WriteProbe(monkeypatch, tmp_path / "many")
     s3dlio.put_many(items)

@@ -27,6 +27,7 @@ Naming, listing, ``stat``, ``delete``, ``mkdir`` and containers are ``file://``'
 from __future__ import annotations
 
 import ctypes
+import contextlib
 import errno
 import mmap
 import os
@@ -113,46 +114,25 @@ class DirectStore(PosixStore):
 
     # ------------------------------------------------------------------ reads
     def get(self, key: str) -> BytesView:
-        fd = self._open_read(key, "get")
-        try:
+        with self._reading(key, "get") as fd:
             size = os.fstat(fd).st_size
             return self._read_span(fd, key, "get", 0, size, exact=True)
-        except StoreError:
-            raise
-        except OSError as exc:
-            raise self._io_error(exc, "get", key) from exc
-        finally:
-            os.close(fd)
 
     def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
         if offset < 0 or (length is not None and length < 0):
             raise ValueError(f"get_range: offset and length must be >= 0 ({self.uri(key)})")
-        fd = self._open_read(key, "get")
-        try:
+        with self._reading(key, "get") as fd:
             size = os.fstat(fd).st_size
             if offset >= size or length == 0:
                 return BytesView()
             want = size - offset if length is None else min(length, size - offset)
             return self._read_span(fd, key, "get", offset, want, exact=False)
-        except StoreError:
-            raise
-        except OSError as exc:
-            raise self._io_error(exc, "get", key) from exc
-        finally:
-            os.close(fd)
 
     def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
         if offset < 0:
             raise ValueError(f"get_range_into: offset must be >= 0 ({self.uri(key)})")
-        fd = self._open_read(key, "get")
-        try:
+        with self._reading(key, "get") as fd:
             return self._read_into(fd, offset, buf)
-        except StoreError:
-            raise
-        except OSError as exc:
-            raise self._io_error(exc, "get", key) from exc
-        finally:
-            os.close(fd)
 
     def _read_span(
         self, fd: int, key: str, op: str, start: int, want: int, *, exact: bool
@@ -268,8 +248,7 @@ class DirectStore(PosixStore):
 
     def copy(self, src_key: str, dst_key: str) -> None:
         self._need_object_key(dst_key, "copy")
-        src = self._open_read(src_key, "copy")
-        try:
+        with self._reading(src_key, "copy") as src:
             size = os.fstat(src).st_size
             if self._parallel(size):
                 written = self._write_chunks(
@@ -281,12 +260,6 @@ class DirectStore(PosixStore):
                     "/" + dst_key, _fill_from_direct_fd(src, self._align), op="copy",
                     uri=self.uri(dst_key),
                 )
-        except StoreError:
-            raise
-        except OSError as exc:
-            raise self._io_error(exc, "copy", src_key) from exc
-        finally:
-            os.close(src)
         if written != size:
             raise IntegrityError(f"copied {written} of {size} bytes (source changed)", op="copy",
                                  uri=self.uri(src_key), backend=self.backend)
@@ -370,6 +343,19 @@ class DirectStore(PosixStore):
             raise
 
     # ---------------------------------------------------------------- helpers
+    @contextlib.contextmanager
+    def _reading(self, key: str, op: str) -> Iterator[int]:
+        """An O_DIRECT descriptor of ``key``; OS errors inside become typed errors; closed after."""
+        fd = self._open_read(key, op)
+        try:
+            yield fd
+        except StoreError:  # already typed (NotFoundError is also an OSError)
+            raise
+        except OSError as exc:
+            raise self._io_error(exc, op, key) from exc
+        finally:
+            os.close(fd)
+
     def _open_read(self, key: str, op: str) -> int:
         try:
             return os.open("/" + key, _O_RDONLY_DIRECT)
