@@ -26,8 +26,8 @@ Naming, listing, ``stat``, ``delete``, ``mkdir`` and containers are ``file://``'
 
 from __future__ import annotations
 
-import ctypes
 import contextlib
+import ctypes
 import errno
 import mmap
 import os
