@@ -16,19 +16,19 @@ import marshal
 import os
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from typing import Any
 
 from s3dlio_oplog.recorder import OpLogRecorder
+from s3dlio_oplog.writer import DrainingThread
 
 __all__ = ["ProcessWriter"]
 
 _POLL_S = 0.1
 
 
-class ProcessWriter(threading.Thread):
+class ProcessWriter(DrainingThread):
     """Same interface as :class:`~s3dlio_oplog.writer.OplogWriter`; the sink lives in a helper."""
 
     def __init__(
@@ -43,21 +43,10 @@ class ProcessWriter(threading.Thread):
         extended: bool = False,
         level: int = 1,
     ) -> None:
-        super().__init__(name="s3dlio-oplog-writer", daemon=True)
-        self.recorder = recorder
+        super().__init__(recorder, client_id=client_id, flush_secs=flush_secs,
+                         clock_offset_ns=clock_offset_ns)
         self.sink = sink
-        self.client_id = client_id
-        self.flush_secs = max(0.001, float(flush_secs))
-        self.clock_offset_ns = int(clock_offset_ns)
-        self.written = 0
         self.sent = 0
-        self.frames = 0
-        self.writer_failed = 0
-        self.writer_error: str | None = None
-        self._next_idx = 0
-        self._stopping = False
-        self.gate = threading.Event()
-        self.gate.set()
         fd = sink.fileno()
         pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ)
@@ -87,14 +76,6 @@ class ProcessWriter(threading.Thread):
             if stopping and not rec.pending():
                 break
         self._finish()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Drain, tell the helper to finish, wait for its counters."""
-        self._stopping = True
-        self.gate.set()
-        self.recorder.wake.set()
-        if self.is_alive():
-            self.join(timeout)
 
     def abandon(self) -> None:
         """In a forked child: drop the inherited pipe end without writing (the parent owns it)."""

@@ -13,14 +13,46 @@ from s3dlio_oplog.record import OpRecord
 from s3dlio_oplog.recorder import OpLogRecorder
 from s3dlio_oplog.sinks import OplogSink
 
-__all__ = ["OplogWriter"]
+__all__ = ["DrainingThread", "OplogWriter"]
 
 _new_row = tuple.__new__
 _BATCH = 4096
 _POLL_S = 0.1
 
 
-class OplogWriter(threading.Thread):
+class DrainingThread(threading.Thread):
+    """The thread that drains a recorder's queue; subclasses say where rows go.
+
+    ``gate`` cleared holds off draining (tests: "a blocked writer"); :meth:`stop` asks
+    the thread to drain everything, finish and exit, then waits for it.
+    """
+
+    def __init__(self, recorder: OpLogRecorder, *, client_id: str, flush_secs: float,
+                 clock_offset_ns: int) -> None:
+        super().__init__(name="s3dlio-oplog-writer", daemon=True)
+        self.recorder = recorder
+        self.client_id = client_id
+        self.flush_secs = max(0.001, float(flush_secs))
+        self.clock_offset_ns = int(clock_offset_ns)
+        self.written = 0
+        self.frames = 0
+        self.writer_failed = 0
+        self.writer_error: str | None = None
+        self._next_idx = 0
+        self._stopping = False
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Drain everything, finish the output, exit; wait up to ``timeout``."""
+        self._stopping = True
+        self.gate.set()
+        self.recorder.wake.set()
+        if self.is_alive():
+            self.join(timeout)
+
+
+class OplogWriter(DrainingThread):
     """Background thread owning ``sink``. Never raises into I/O threads.
 
     A write error stops the log: it warns once, stores ``writer_error`` and counts every
@@ -38,24 +70,12 @@ class OplogWriter(threading.Thread):
         clock_offset_ns: int = 0,
         extended: bool = False,
     ) -> None:
-        super().__init__(name="s3dlio-oplog-writer", daemon=True)
-        self.recorder = recorder
+        super().__init__(recorder, client_id=client_id, flush_secs=flush_secs,
+                         clock_offset_ns=clock_offset_ns)
         self.sink = sink
-        self.client_id = client_id
         self.wbufcap = max(1, int(wbufcap))
-        self.flush_secs = max(0.001, float(flush_secs))
-        self.clock_offset_ns = int(clock_offset_ns)
         self.extended = extended
-        self.written = 0
-        self.frames = 0
-        self.writer_failed = 0
-        self.writer_error: str | None = None
-        self._next_idx = 0
         self._buffered_rows = 0
-        self._stopping = False
-        self.gate = threading.Event()
-        """Cleared, the writer holds off draining (tests: "a blocked writer")."""
-        self.gate.set()
 
     # ------------------------------------------------------------------ thread
     def run(self) -> None:
@@ -79,14 +99,6 @@ class OplogWriter(threading.Thread):
             if stopping and not rec.pending():
                 break
         self._close()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Ask the thread to drain everything, write the last frame and trailer, close; wait."""
-        self._stopping = True
-        self.gate.set()
-        self.recorder.wake.set()
-        if self.is_alive():
-            self.join(timeout)
 
     # ------------------------------------------------------------------ work
     def _write(self, batch: Any) -> None:
