@@ -263,13 +263,12 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 # ----------------------------------------------------------------------------- items
 
 
-class ObjectItem:
-    """One object of :meth:`AsyncDataLoader.items`: ``uri``, ``byte_count``, ``data``."""
+class DataItem:
+    """A loaded payload: ``data`` (a ``BytesView``) and its ``byte_count``; ``len`` and ``bytes()``."""
 
-    __slots__ = ("byte_count", "data", "uri")
+    __slots__ = ("byte_count", "data")
 
-    def __init__(self, uri: str, data: BytesView) -> None:
-        self.uri = uri
+    def __init__(self, data: BytesView) -> None:
         self.data = data
         self.byte_count = len(data)
 
@@ -279,6 +278,16 @@ class ObjectItem:
     def bytes(self) -> bytes:
         """A copy of the data as ``bytes``."""
         return bytes(self.data)
+
+
+class ObjectItem(DataItem):
+    """One object of :meth:`AsyncDataLoader.items`: ``uri``, ``byte_count``, ``data``."""
+
+    __slots__ = ("uri",)
+
+    def __init__(self, uri: str, data: BytesView) -> None:
+        super().__init__(data)
+        self.uri = uri
 
     def __repr__(self) -> str:
         return f"ObjectItem(uri={self.uri!r}, byte_count={self.byte_count})"

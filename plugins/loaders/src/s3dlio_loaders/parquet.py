@@ -19,7 +19,7 @@ from typing import Any
 from s3dlio.bytesview import BytesView
 from s3dlio.errors import NotFoundError
 from s3dlio.runtime import resolve
-from s3dlio_loaders.loader import _Prefetcher, _waker, shard_plan
+from s3dlio_loaders.loader import DataItem, _Prefetcher, _waker, shard_plan
 from s3dlio_loaders.options import normalize
 
 __all__ = [
@@ -230,23 +230,15 @@ def parquet_rg_row_offsets(uri: str) -> list[int]:
 # ----------------------------------------------------------------------------- loader
 
 
-class ParquetItem:
+class ParquetItem(DataItem):
     """One row group: ``file_uri``, ``rg_idx``, ``byte_count``, ``data``."""
 
-    __slots__ = ("byte_count", "data", "file_uri", "rg_idx")
+    __slots__ = ("file_uri", "rg_idx")
 
     def __init__(self, file_uri: str, rg_idx: int, data: BytesView) -> None:
+        super().__init__(data)
         self.file_uri = file_uri
         self.rg_idx = rg_idx
-        self.data = data
-        self.byte_count = len(data)
-
-    def __len__(self) -> int:
-        return self.byte_count
-
-    def bytes(self) -> bytes:
-        """A copy of the data."""
-        return bytes(self.data)
 
     def to_arrow(self) -> Any:
         """The row group as a ``pyarrow.RecordBatch`` (``decode="arrow"`` items)."""
