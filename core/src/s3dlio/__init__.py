@@ -222,6 +222,9 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         stat_object as stat_object,
     )
     from s3dlio.configure import (
+        configure_retries as configure_retries,
+    )
+    from s3dlio.configure import (
         configure_s3 as configure_s3,
     )
     from s3dlio.configure import (
@@ -248,6 +251,23 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from s3dlio.configure import (
         parse_s3_uri_full as parse_s3_uri_full,
     )
+    from s3dlio.multi_endpoint import (
+        MultiEndpointStore as MultiEndpointStore,
+    )
+    from s3dlio.multi_endpoint import (
+        create_multi_endpoint_store as create_multi_endpoint_store,
+    )
+    from s3dlio.multi_endpoint import (
+        create_multi_endpoint_store_from_env as create_multi_endpoint_store_from_env,
+    )
+    from s3dlio.multi_endpoint import (
+        create_multi_endpoint_store_from_file as create_multi_endpoint_store_from_file,
+    )
+    from s3dlio.multi_endpoint import (
+        create_multi_endpoint_store_from_template as create_multi_endpoint_store_from_template,
+    )
+    from s3dlio.multipart import MultipartUploadWriter as MultipartUploadWriter
+    from s3dlio.multipart import ReservedBuffer as ReservedBuffer
     from s3dlio.transfer import download as download
     from s3dlio.transfer import upload as upload
 
@@ -265,9 +285,15 @@ for _module, _names in {
     ),
     "s3dlio.configure": (
         "configure_s3 configure_tokio_threads gcs_get_channel_count gcs_get_rapid_mode "
-        "gcs_query_rapid_bucket gcs_set_channel_count gcs_set_rapid_mode init_logging parse_s3_uri_full"
+        "gcs_query_rapid_bucket gcs_set_channel_count gcs_set_rapid_mode init_logging parse_s3_uri_full "
+        "configure_retries"
     ),
     "s3dlio.transfer": "download upload",
+    "s3dlio.multipart": "MultipartUploadWriter ReservedBuffer",
+    "s3dlio.multi_endpoint": (
+        "MultiEndpointStore create_multi_endpoint_store create_multi_endpoint_store_from_env "
+        "create_multi_endpoint_store_from_file create_multi_endpoint_store_from_template"
+    ),
     "s3dlio.store": "ObjectStore ObjectMeta ListPage Capability",
     "s3dlio.plugins": "PluginHost",
 }.items():

@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 
 @hookimpl
 def s3dlio_add_config(schema: ConfigSchema) -> None:
-    from s3dlio.config import CoreSettings, PluginSettings
+    from s3dlio.config import CoreSettings, PluginSettings, UploadSettings
     from s3dlio.middleware import ConcurrencyLimitSettings
+    from s3dlio.retry import RetrySettings
 
     schema.add_section("core", CoreSettings)
     schema.add_section("plugins", PluginSettings)
+    schema.add_section("retry", RetrySettings)
+    schema.add_section("upload", UploadSettings)
     schema.add_section("concurrency_limit", ConcurrencyLimitSettings)
 
 

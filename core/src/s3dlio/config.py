@@ -29,6 +29,7 @@ __all__ = [
     "ConfigSchema",
     "ConfigWarning",
     "CoreSettings",
+    "UploadSettings",
     "PluginSettings",
     "Settings",
     "find_config_file",
@@ -189,8 +190,53 @@ class CoreSettings:
         help="glibc only: keep up to this many MiB of freed heap for reuse, so repeated large "
              "reads skip page faults (0: allocator defaults; process-wide)",
     )
+    skip_head: bool = setting(
+        False, env="S3DLIO_SKIP_HEAD",
+        help="never HEAD before a GET to choose the range engine (sizes only from the cache)",
+    )
+    size_cache_ttl_secs: float = setting(
+        3600.0, env="S3DLIO_SIZE_CACHE_TTL_SECS", kind=float, minimum=0, maximum=31_536_000,
+        help="how long object sizes learnt from list/stat/get are trusted (s; 0: no cache)",
+    )
     middleware: list[str] = setting(
         [], kind=list, help="store middleware, innermost first (empty: every enabled one by order)"
+    )
+
+
+@attrs.define
+class UploadSettings:
+    """Writes to object stores: multipart, checksums, verification (section ``[upload]``)."""
+
+    multipart_threshold_mb: int = setting(
+        32, env="S3DLIO_MULTIPART_THRESHOLD_MB", minimum=1, maximum=5 * 1024 * 1024 - 1, unit="MB",
+        help="objects at least this large (MiB) are written by multipart upload",
+    )
+    part_size_mb: int = setting(
+        16, env="S3DLIO_PART_SIZE_MB", minimum=1, maximum=5 * 1024, unit="MB",
+        help="default part size (MiB) of multipart uploads and MultipartUploadWriter",
+    )
+    max_in_flight: int = setting(
+        0, env="S3DLIO_MPU_MAX_IN_FLIGHT", minimum=0, maximum=1024,
+        help="parts uploading at once (0: max(32, 512 MiB / part size) for writers, "
+             "8 for one put)",
+    )
+    checksum: str = setting(
+        "crc32c", env="S3DLIO_CHECKSUM", choices=("crc32c", "md5", "none"),
+        help="integrity checksum sent with uploads where the service supports it",
+    )
+    put_verify: bool = setting(
+        False, env="S3DLIO_PUT_VERIFY", help="HEAD after each single PUT and compare the size",
+    )
+    mpu_put_verify: bool = setting(
+        False, env="S3DLIO_MPU_PUT_VERIFY", help="HEAD after each multipart Complete",
+    )
+    put_retry_delay_ms: int = setting(
+        1000, env="S3DLIO_PUT_RETRY_DELAY_MS", minimum=0, maximum=600_000,
+        help="wait before re-uploading an object that failed verification (ms)",
+    )
+    put_max_retries: int = setting(
+        3, env="S3DLIO_PUT_MAX_RETRIES", minimum=1, maximum=20,
+        help="uploads of one object when verification fails",
     )
 
 
@@ -230,13 +276,10 @@ RESERVED_ENV: Mapping[str, str] = dict.fromkeys(
         "S3DLIO_OPLOG_WBUFCAP", "S3DLIO_OPLOG_FLUSH_SECS", "S3DLIO_OPLOG_EXTENDED",
         "S3DLIO_OPLOG_CLIENT_ID", "S3DLIO_OPLOG_CLOCK_OFFSET_NS", "S3DLIO_OPLOG_SORT",
         "S3DLIO_OPLOG_READ_BUF", "S3DLIO_OPLOG_CHUNK_SIZE",
-        "S3DLIO_MAX_RETRY_ATTEMPTS", "S3DLIO_RETRY_BASE_MS", "S3DLIO_RETRY_MAX_BACKOFF_MS",
-        "S3DLIO_RETRY_QUOTA", "S3DLIO_CONNECT_TIMEOUT_SECS", "S3DLIO_READ_TIMEOUT_SECS",
-        "S3DLIO_OPERATION_TIMEOUT_SECS", "S3DLIO_TIMEOUT_SECS_PER_GIB", "S3DLIO_CHECKSUM",
-        "S3DLIO_PUT_VERIFY", "S3DLIO_MPU_PUT_VERIFY", "S3DLIO_PUT_RETRY_DELAY_MS",
-        "S3DLIO_PUT_MAX_RETRIES", "S3DLIO_FOLLOW_REDIRECTS", "S3DLIO_REDIRECT_MAX",
-        "S3DLIO_REDIRECT_PIN_CERT", "S3DLIO_MULTIPART_THRESHOLD_MB",
-        "S3DLIO_EXPORT_QUIESCE_TIMEOUT_SECS", "S3DLIO_SKIP_HEAD", "S3DLIO_SIZE_CACHE_TTL_SECS",
+        "S3DLIO_FOLLOW_REDIRECTS", "S3DLIO_REDIRECT_MAX", "S3DLIO_REDIRECT_PIN_CERT",
+        "S3DLIO_EXPORT_QUIESCE_TIMEOUT_SECS",
+        # s3dlio.testing's local servers
+        "S3DLIO_WEED_BINARY", "S3DLIO_FAKE_GCS_BINARY", "S3DLIO_AZURITE_BLOB", "S3DLIO_TEST_CACHE",
         "S3DLIO_POSIX_MAX_CONCURRENCY",
     ),
     "reserved",

@@ -11,6 +11,7 @@ from typing import Any
 from s3dlio import runtime
 
 __all__ = [
+    "configure_retries",
     "configure_s3",
     "configure_tokio_threads",
     "gcs_get_channel_count",
@@ -62,6 +63,30 @@ def configure_s3(
     if ca_bundle is not None:
         os.environ["AWS_CA_BUNDLE"] = ca_bundle
     runtime.reset()
+
+
+def configure_retries(
+    max_attempts: int | None = None,
+    *,
+    base_ms: int | None = None,
+    max_backoff_ms: int | None = None,
+    quota: int | None = None,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    operation_timeout: float | None = None,
+    timeout_per_gib: float | None = None,
+) -> None:
+    """Set the retry policy and timeouts of network backends (``[retry]``) from code.
+
+    Arguments left ``None`` keep their value from the environment or config file;
+    values given here win over both. Invalid values raise ``ConfigError`` on the
+    next storage call, naming the setting.
+    """
+    runtime.set_explicit(
+        "retry", max_attempts=max_attempts, base_ms=base_ms, max_backoff_ms=max_backoff_ms,
+        quota=quota, connect_timeout_secs=connect_timeout, read_timeout_secs=read_timeout,
+        operation_timeout_secs=operation_timeout, timeout_secs_per_gib=timeout_per_gib,
+    )
 
 
 _io_threads: int | None = None

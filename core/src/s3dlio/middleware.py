@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from s3dlio.config import setting
-from s3dlio.store import ListPage, ObjectMeta, ObjectStore
+from s3dlio.store import ListPage, ObjectMeta, ObjectStore, UploadPart
 
 if TYPE_CHECKING:
     from s3dlio.bytesview import BytesView
@@ -37,6 +37,8 @@ class StoreWrapper(ObjectStore):
         self.schemes = inner.schemes  # type: ignore[misc]
         self.capabilities = inner.capabilities  # type: ignore[misc]
         self.max_useful_concurrency = inner.max_useful_concurrency  # type: ignore[misc]
+        self.min_part_size = inner.min_part_size  # type: ignore[misc]
+        self.max_parts = inner.max_parts  # type: ignore[misc]
 
     @classmethod
     def split_uri(cls, uri: str) -> tuple[str, str]:  # pragma: no cover - never on a wrapper
@@ -73,6 +75,18 @@ class StoreWrapper(ObjectStore):
     def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
         return self.inner.delete_many(keys)
 
+    def create_upload(self, key: str, *, content_type: str | None = None) -> str:
+        return self.inner.create_upload(key, content_type=content_type)
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
+        return self.inner.upload_part(key, upload_id, part_number, data)
+
+    def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
+        return self.inner.complete_upload(key, upload_id, parts)
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        self.inner.abort_upload(key, upload_id)
+
     def delete_prefix(
         self, prefix: str, *, batch_size: int = 1000
     ) -> tuple[int, builtins.list[tuple[str, BaseException]]]:
@@ -95,6 +109,9 @@ class StoreWrapper(ObjectStore):
 
     def put_file(self, key: str, path: str) -> int:
         return self.inner.put_file(key, path)
+
+    def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
+        return self.inner.put_stream(key, chunks)
 
     def get_to_file(self, key: str, path: str) -> int:
         return self.inner.get_to_file(key, path)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from s3dlio.plugins import PluginHost
     from s3dlio.store import ObjectStore
 
-__all__ = ["Runtime", "reset", "resolve", "runtime", "split_scheme"]
+__all__ = ["Runtime", "reset", "resolve", "runtime", "set_explicit", "split_scheme"]
 
 
 def split_scheme(uri: object) -> tuple[str, str]:
@@ -141,6 +141,17 @@ class Runtime:
 
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
+_explicit: dict[str, dict[str, Any]] = {}
+"""Settings given through the Python API (highest precedence), by section."""
+
+
+def set_explicit(section: str, **values: Any) -> None:
+    """Override settings of ``section`` from code (``None`` values are ignored); takes
+    effect immediately: the runtime is recomposed on the next call."""
+    chosen = {name: value for name, value in values.items() if value is not None}
+    if chosen:
+        _explicit.setdefault(section, {}).update(chosen)
+        reset()
 
 
 def runtime() -> Runtime:
@@ -153,7 +164,7 @@ def runtime() -> Runtime:
             if rt is None:
                 from s3dlio.plugins import PluginHost
 
-                rt = _runtime = Runtime(PluginHost())
+                rt = _runtime = Runtime(PluginHost(explicit=_explicit or None))
     return rt
 
 

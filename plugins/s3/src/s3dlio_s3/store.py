@@ -1,0 +1,712 @@
+"""``S3Store``: the ``s3://`` backend on botocore.
+
+Data paths are built for throughput without Python-level byte work:
+
+* GET bodies are read with ``readinto`` straight into the result buffer (from the
+  ``http.client`` response under urllib3, which reads from the socket into the
+  caller's memory); large objects (``S3DLIO_RANGE_THRESHOLD_MB``) are split into
+  concurrent ranged GETs into the same buffer. A GET never starts with a HEAD: the
+  first request's ``Content-Length`` tells the size, and while its body fills the
+  first part the other parts are fetched in parallel.
+* PUT bodies are the caller's memory (a ``memoryview``), checksummed with a
+  hardware CRC-32C; large ones go through core's multipart writer.
+* Every request runs under core's :class:`~s3dlio.retry.RetryPolicy`.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import calendar
+import os
+import re
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from s3dlio.bytesview import BytesView
+from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
+from s3dlio.errors import (
+    IntegrityError,
+    InvalidPathError,
+    NotFoundError,
+    StoreError,
+    StoreTimeoutError,
+)
+from s3dlio.retry import RetryPolicy
+from s3dlio.sizecache import size_cache
+from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore, UploadPart
+from s3dlio_s3.client import DEFAULT_REGION, ClientConfig, make_client
+from s3dlio_s3.errors import translate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from s3dlio.config import Settings
+
+__all__ = ["S3Store", "validate_bucket_name"]
+
+T = TypeVar("T")
+MiB = 1 << 20
+MAX_KEY_BYTES = 1024
+MAX_SINGLE_COPY = 5 << 30
+_READ_SLICE = 8 * MiB
+"""Body reads happen in slices so the attempt deadline is checked between them."""
+
+_ENDPOINT_RE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(?::\d+)?$|^[^/:]+:\d+$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
+_IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+_no_checksum_endpoints: set[str] = set()
+"""Endpoints that rejected checksum headers (older gateways): checksums off there."""
+
+
+def validate_bucket_name(bucket: str, uri: str) -> None:
+    """Raise ``InvalidPathError`` for a bucket name S3 would refuse.
+
+    AWS rules: 3–63 characters of ``a-z 0-9 . -``, starting and ending with a letter or
+    digit, no ``..``, not an IP address. ``_`` is accepted for legacy buckets and
+    S3-compatible servers that allow it.
+    """
+    problem = None
+    if not _BUCKET_RE.match(bucket):
+        if len(bucket) < 3 or len(bucket) > 63:
+            problem = "must be 3 to 63 characters long"
+        elif bucket != bucket.lower():
+            problem = "must be lower case"
+        else:
+            problem = "may hold only a-z, 0-9, '.', '-' and start and end with a letter or digit"
+    elif ".." in bucket:
+        problem = "must not contain '..'"
+    elif _IP_RE.match(bucket):
+        problem = "must not look like an IP address"
+    if problem:
+        raise InvalidPathError(f"invalid bucket name {bucket!r}: {problem}", op="parse", uri=uri,
+                               backend="s3")
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(calendar.timegm(value.utctimetuple()) + value.microsecond / 1e6)
+    except AttributeError:
+        return None
+
+
+def _crc32c_b64(data: memoryview) -> str:
+    # The ``crc32c`` package takes any buffer (google-crc32c insists on ``bytes``, which
+    # would cost a copy per part) and releases the GIL on large inputs.
+    import crc32c
+
+    return base64.b64encode(crc32c.crc32c(data).to_bytes(4, "big")).decode("ascii")
+
+
+class S3Store(ObjectStore):
+    """Objects of one bucket (``s3://bucket/`` or ``s3://host:port/bucket/``)."""
+
+    backend: ClassVar[str] = "s3"
+    schemes: ClassVar[tuple[str, ...]] = ("s3",)
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.MULTIPART, Capability.GET_INTO, Capability.BUCKETS, Capability.SERVER_COPY,
+        Capability.CONDITIONAL_PUT,
+    })
+    min_part_size: ClassVar[int] = 5 * MiB
+    max_parts: ClassVar[int] = 10_000
+    _transient: ClassVar[tuple[str, ...]] = ("_client_cache", "_policy_cache")
+
+    def __init__(self, root: str, settings: Settings) -> None:
+        super().__init__(root, settings)
+        self._s3 = settings.section("s3")
+        self._retry = settings.section("retry")
+        self._upload = settings.section("upload")
+        self._core = settings.core
+        host, self.bucket = _parse_root(root)
+        endpoint_url = self._s3.endpoint_url
+        if host:
+            # s3://host:port/bucket/: the endpoint is in the URI. Keep the scheme of a
+            # configured endpoint on the same host, else plain http (local servers).
+            scheme = "http"
+            if endpoint_url and endpoint_url.split("://", 1)[-1].rstrip("/") == host:
+                scheme = endpoint_url.split("://", 1)[0]
+            endpoint_url = f"{scheme}://{host}"
+        self._endpoint_url = endpoint_url.rstrip("/") if endpoint_url else ""
+        self._cfg = ClientConfig(self._s3, self._retry, self._endpoint_url or None)
+
+    # ----------------------------------------------------------------- naming
+    @classmethod
+    def split_uri(cls, uri: str) -> tuple[str, str]:
+        if not uri.startswith("s3://"):
+            raise InvalidPathError("not an s3:// URI", op="parse", uri=uri, backend="s3")
+        rest = uri[5:]
+        first, _, remainder = rest.partition("/")
+        if not first:
+            raise InvalidPathError("an s3:// URI needs a bucket: s3://bucket/key", op="parse",
+                                   uri=uri, backend="s3")
+        if _ENDPOINT_RE.match(first):
+            bucket, _, key = remainder.partition("/")
+            if not bucket:
+                raise InvalidPathError("an s3://host:port/ URI needs a bucket: "
+                                       "s3://host:port/bucket/key", op="parse", uri=uri, backend="s3")
+            validate_bucket_name(bucket, uri)
+            return f"s3://{first}/{bucket}/", key
+        validate_bucket_name(first, uri)
+        return f"s3://{first}/", remainder
+
+    @property
+    def endpoint(self) -> str:
+        if self._endpoint_url:
+            return self._endpoint_url
+        return f"https://s3.{self._s3.region or DEFAULT_REGION}.amazonaws.com"
+
+    # --------------------------------------------------------------- plumbing
+    @property
+    def _client(self) -> Any:
+        cached = self.__dict__.get("_client_cache")
+        pid = os.getpid()
+        if cached is None or cached[0] != pid:
+            client = make_client(self._cfg)
+            if self._s3.follow_redirects:
+                from s3dlio_s3.redirects import install_redirects
+
+                install_redirects(client, max_hops=self._s3.redirect_max)
+            cached = self.__dict__["_client_cache"] = (pid, client)
+        return cached[1]
+
+    @property
+    def _policy(self) -> RetryPolicy:
+        policy = self.__dict__.get("_policy_cache")
+        if policy is None:
+            policy = self.__dict__["_policy_cache"] = RetryPolicy(self._retry, endpoint=self.endpoint)
+        assert isinstance(policy, RetryPolicy)
+        return policy
+
+    def _call(self, op: str, key: str, fn: Callable[[], T], *, nbytes: int = 0,
+              replayable: bool = True) -> T:
+        uri = self.uri(key)
+        endpoint = self.endpoint
+
+        def attempt() -> T:
+            try:
+                return fn()
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise translate(exc, op=op, uri=uri, endpoint=endpoint) from exc
+
+        return self._policy.call(attempt, op=op, uri=uri, nbytes=nbytes, replayable=replayable)
+
+    def _need_key(self, key: str, op: str) -> None:
+        if not key:
+            raise InvalidPathError("this operation needs an object key: s3://bucket/key",
+                                   op=op, uri=self.uri(key), backend="s3")
+        if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            raise InvalidPathError(
+                f"key is {len(key.encode('utf-8', 'surrogatepass'))} bytes; S3 allows at most "
+                f"{MAX_KEY_BYTES}", op=op, uri=self.uri(key[:64]) + "…", backend="s3",
+            )
+
+    def _checksums_on(self) -> bool:
+        return self._upload.checksum == "crc32c" and self.endpoint not in _no_checksum_endpoints
+
+    def _with_checksum(self, op: str, key: str, data: memoryview | None,
+                       send: Callable[[dict[str, Any]], T], *, nbytes: int = 0) -> T:
+        """Send with a CRC-32C header; if the endpoint rejects the header, once without."""
+        if not self._checksums_on() or data is None:
+            return self._call(op, key, lambda: send({}), nbytes=nbytes)
+        extra = {"ChecksumCRC32C": _crc32c_b64(data)}
+        try:
+            return self._call(op, key, lambda: send(extra), nbytes=nbytes)
+        except StoreError as exc:
+            code = getattr(exc, "code", "")
+            if code in ("NotImplemented", "InvalidArgument", "InvalidRequest") and \
+                    "checksum" in str(exc).lower():
+                _no_checksum_endpoints.add(self.endpoint)
+                warnings.warn(f"{self.endpoint} rejects checksum headers; CRC-32C checksums are "
+                              f"off for it (length checks stay): {exc}", stacklevel=3)
+                return self._call(op, key, lambda: send({}), nbytes=nbytes)
+            raise
+
+    # ------------------------------------------------------------------ reads
+    def get(self, key: str) -> BytesView:
+        self._need_key(key, "get")
+        uri = self.uri(key)
+        threshold = self._core.range_threshold_mb * MiB if self._core.range_optimization else None
+        sizes = size_cache(self._core.size_cache_ttl_secs)
+        known = sizes.get(uri) if threshold is not None else None
+        if known is not None and threshold is not None and known >= threshold:
+            return self._get_split(key, known, None)
+        client, bucket = self._client, self.bucket
+        holder: list[Any] = []
+
+        def attempt() -> BytesView | None:
+            resp = client.get_object(Bucket=bucket, Key=key)
+            length = int(resp["ContentLength"])
+            if threshold is not None and length >= threshold:
+                holder[:] = [resp]
+                return None
+            view, mv = BytesView.allocate(length)
+            self._read_body(resp["Body"], mv, key, length)
+            return view
+
+        result = self._call("get", key, attempt)
+        if result is not None:
+            sizes.put(uri, len(result))
+            return result
+        resp = holder[0]
+        length = int(resp["ContentLength"])
+        sizes.put(uri, length)
+        return self._get_split(key, length, resp)
+
+    def _get_split(self, key: str, size: int, first: Any | None) -> BytesView:
+        """Concurrent ranged GETs into one buffer; ``first`` is an open response (part 0)."""
+        core = self._core
+        chunk = core.chunk_size or default_chunk_size(size)
+        concurrency = core.range_concurrency or default_concurrency(size)
+        view, mv = BytesView.allocate(size)
+        etag = first.get("ETag") if first is not None else None
+        pending = [first] if first is not None else []
+
+        def read_at(offset: int, part: memoryview) -> int:
+            if offset == 0 and pending:
+                resp = pending.pop()
+                try:
+                    return self._read_body(resp["Body"], part, key, len(part), partial=True)
+                except StoreError:
+                    pass  # the stream broke: fetch part 0 as a range like the others
+            return self._range_into(key, offset, part, if_match=etag)
+
+        try:
+            parallel_read_into(read_at, size, mv, chunk_size=chunk, concurrency=concurrency,
+                               what=self.uri(key))
+        finally:
+            if pending:
+                pending[0]["Body"].close()
+        return view
+
+    def _read_body(self, body: Any, mv: memoryview, key: str, expected: int, *,
+                   partial: bool = False) -> int:
+        """Fill ``mv`` from a streaming body; the attempt deadline is checked per slice."""
+        raw = getattr(body, "_raw_stream", body)
+        fp = getattr(raw, "_fp", None)
+        headers = getattr(raw, "headers", {}) or {}
+        direct = fp is not None and hasattr(fp, "readinto") and not headers.get("content-encoding")
+        reader = fp.readinto if direct and fp is not None else raw.readinto
+        deadline = time.monotonic() + self._policy.attempt_timeout(len(mv))
+        total = len(mv)
+        pos = 0
+        try:
+            while pos < total:
+                n = reader(mv[pos : min(total, pos + _READ_SLICE)])
+                if not n:
+                    break
+                pos += n
+                if time.monotonic() > deadline:
+                    raise StoreTimeoutError(
+                        f"body read exceeded the attempt deadline after {pos} of {total} bytes",
+                        op="get", uri=self.uri(key), backend="s3", endpoint=self.endpoint,
+                    )
+        except StoreError:
+            body.close()
+            raise
+        except Exception as exc:
+            body.close()
+            raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
+        if partial:
+            body.close()  # the rest of the stream is fetched by other ranges
+            if pos != total:
+                raise IntegrityError(f"short body: {pos} of {total} bytes", op="get",
+                                     uri=self.uri(key), backend="s3")
+            return pos
+        if pos != expected:
+            body.close()
+            raise IntegrityError(f"short body: got {pos} of {expected} bytes (Content-Length)",
+                                 op="get", uri=self.uri(key), backend="s3",
+                                 endpoint=self.endpoint)
+        if direct:
+            # We read past urllib3 straight from http.client; give the (fully read)
+            # connection back to the pool for the next request.
+            raw.release_conn()
+        return pos
+
+    def _range_into(self, key: str, offset: int, buf: memoryview, *, if_match: str | None = None) -> int:
+        client, bucket = self._client, self.bucket
+        length = len(buf)
+        if length == 0:
+            return 0
+        extra = {"IfMatch": if_match} if if_match else {}
+
+        def attempt() -> int:
+            try:
+                resp = client.get_object(Bucket=bucket, Key=key,
+                                         Range=f"bytes={offset}-{offset + length - 1}", **extra)
+            except Exception as exc:
+                if getattr(exc, "response", {}).get("Error", {}).get("Code") == "InvalidRange":
+                    return 0  # offset at or past the end: nothing to read
+                raise
+            got = int(resp["ContentLength"])
+            return self._read_body(resp["Body"], buf[:got], key, got)
+
+        return self._call("get", key, attempt, nbytes=length)
+
+    def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
+        self._need_key(key, "get_range")
+        return self._range_into(key, offset, buf)
+
+    def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
+        self._need_key(key, "get_range")
+        if offset < 0 or (length is not None and length < 0):
+            raise ValueError(f"get_range: offset and length must be >= 0 ({self.uri(key)})")
+        if length == 0:
+            return BytesView()
+        if length is None or length > _READ_SLICE:
+            # Open-ended or large: learn the size (cache, else HEAD) and clip, so the
+            # buffer is never larger than what the object can give.
+            size = size_cache(self._core.size_cache_ttl_secs).get(self.uri(key))
+            if size is None:
+                size = self.head(key).size
+            if offset >= size:
+                return BytesView()
+            length = size - offset if length is None else min(length, size - offset)
+        view, mv = BytesView.allocate(length)
+        with mv:  # released before a truncation resizes the buffer
+            got = self._range_into(key, offset, mv)
+        if got != length:
+            view._truncate(got)
+        return view
+
+    def head(self, key: str) -> ObjectMeta:
+        self._need_key(key, "stat")
+        client, bucket = self._client, self.bucket
+        resp = self._call("stat", key, lambda: client.head_object(Bucket=bucket, Key=key))
+        meta = _meta_from_head(key, resp)
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), meta.size)
+        return meta
+
+    # ----------------------------------------------------------------- writes
+    def put(self, key: str, data: memoryview) -> None:
+        self._need_key(key, "put")
+        n = len(data)
+        upload = self._upload
+        if n >= upload.multipart_threshold_mb * MiB:
+            from s3dlio.multipart import upload_buffer
+
+            upload_buffer(self, key, data, part_size=max(upload.part_size_mb * MiB, self.min_part_size),
+                          max_in_flight=upload.max_in_flight or 8)
+        else:
+            self._put_single(key, data)
+            if upload.put_verify:
+                self._verify_put(key, data)
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), n)
+
+    def _put_single(self, key: str, data: memoryview) -> None:
+        client, bucket = self._client, self.bucket
+        self._with_checksum(
+            "put", key, data,
+            lambda extra: client.put_object(Bucket=bucket, Key=key, Body=data, **extra),
+            nbytes=len(data),
+        )
+
+    def _verify_put(self, key: str, data: memoryview) -> None:
+        """RELIABILITY.md §3.4: HEAD after PUT; a wrong size is deleted and re-sent."""
+        upload = self._upload
+        for attempt in range(1, upload.put_max_retries + 1):
+            try:
+                size = self.head(key).size
+            except StoreError as exc:
+                warnings.warn(f"verifying {self.uri(key)} failed ({exc}); the write stands",
+                              stacklevel=3)
+                return
+            if size == len(data):
+                return
+            self.delete(key)
+            if attempt == upload.put_max_retries:
+                break
+            time.sleep(upload.put_retry_delay_ms / 1000.0)
+            self._put_single(key, data)
+        raise IntegrityError(f"stored size differs from {len(data)} bytes after "
+                             f"{upload.put_max_retries} uploads", op="put", uri=self.uri(key),
+                             backend="s3")
+
+    def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
+        from s3dlio.multipart import MultipartUploadWriter
+
+        self._need_key(key, "put")
+        with MultipartUploadWriter.for_store(self, key, record=False) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+            return int(writer.close()["total_bytes"])
+
+    def put_file(self, key: str, path: str) -> int:
+        from s3dlio.multipart import MultipartUploadWriter
+
+        self._need_key(key, "upload")
+        size = os.path.getsize(path)
+        if size < self._upload.multipart_threshold_mb * MiB:
+            return super().put_file(key, path)
+        with open(path, "rb", buffering=0) as fh, MultipartUploadWriter.for_store(
+            self, key, record=False, expected_size=size
+        ) as writer:
+            while True:
+                view = writer.reserve(_READ_SLICE)
+                n = fh.readinto(view)
+                writer.commit(n or 0)
+                if not n:
+                    break
+            info = writer.close()
+        if info["total_bytes"] != size:
+            raise IntegrityError(f"uploaded {info['total_bytes']} bytes of a {size}-byte file",
+                                 op="upload", uri=self.uri(key), backend="s3")
+        return size
+
+    # --------------------------------------------------------------- multipart
+    def create_upload(self, key: str, *, content_type: str | None = None) -> str:
+        self._need_key(key, "put")
+        client, bucket = self._client, self.bucket
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if content_type:
+            kwargs["ContentType"] = content_type
+        if self._checksums_on():
+            kwargs["ChecksumAlgorithm"] = "CRC32C"
+        resp = self._call("create_upload", key, lambda: client.create_multipart_upload(**kwargs))
+        return str(resp["UploadId"])
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
+        client, bucket = self._client, self.bucket
+
+        def send(extra: dict[str, Any]) -> Any:
+            return client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
+                                      PartNumber=part_number, Body=data, **extra)
+
+        resp = self._with_checksum("upload_part", key, data, send, nbytes=len(data))
+        return UploadPart(part_number=part_number, size=len(data), etag=resp.get("ETag"),
+                          checksum=resp.get("ChecksumCRC32C"))
+
+    def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
+        client, bucket = self._client, self.bucket
+        listed = []
+        for part in parts:
+            entry: dict[str, Any] = {"PartNumber": part.part_number, "ETag": part.etag}
+            if part.checksum:
+                entry["ChecksumCRC32C"] = part.checksum
+            listed.append(entry)
+        resp = self._call("complete_upload", key, lambda: client.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}))
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), sum(p.size for p in parts))
+        etag = resp.get("ETag")
+        return str(etag) if etag else None
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        client, bucket = self._client, self.bucket
+        try:
+            self._call("abort_upload", key, lambda: client.abort_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id))
+        except NotFoundError:
+            pass  # already gone (aborted, or never created server-side)
+
+    def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
+        client, bucket = self._client, self.bucket
+        cutoff = time.time() - older_than_s
+        aborted = 0
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        while True:
+            resp = self._call("list_uploads", prefix, lambda: client.list_multipart_uploads(**kwargs))
+            for upload in resp.get("Uploads", []):
+                started = _epoch(upload.get("Initiated"))
+                if started is None or started <= cutoff:
+                    self.abort_upload(upload["Key"], upload["UploadId"])
+                    aborted += 1
+            if not resp.get("IsTruncated"):
+                return aborted
+            kwargs["KeyMarker"] = resp.get("NextKeyMarker")
+            kwargs["UploadIdMarker"] = resp.get("NextUploadIdMarker")
+
+    # ---------------------------------------------------------------- listing
+    def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
+        client, bucket = self._client, self.bucket
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
+                                  "MaxKeys": self._s3.list_page_size}
+        if not recursive:
+            kwargs["Delimiter"] = "/"
+        sizes = size_cache(self._core.size_cache_ttl_secs)
+        root = self.root
+        while True:
+            # A page is retried with the same continuation token (never restarted).
+            resp = self._call("list", prefix, lambda: client.list_objects_v2(**kwargs))
+            contents = resp.get("Contents", ())
+            keys = [c["Key"] for c in contents]
+            metas = [ObjectMeta(key=c["Key"], size=int(c.get("Size", 0)),
+                                last_modified=_epoch(c.get("LastModified")), etag=c.get("ETag"),
+                                storage_class=c.get("StorageClass")) for c in contents]
+            sizes.put_many([(root + m.key, m.size) for m in metas])
+            prefixes = [p["Prefix"] for p in resp.get("CommonPrefixes", ())]
+            if keys or prefixes:
+                yield ListPage(keys=keys, prefixes=prefixes, metas=metas)
+            if not resp.get("IsTruncated"):
+                return
+            kwargs["ContinuationToken"] = resp["NextContinuationToken"]
+
+    # ---------------------------------------------------------------- deletes
+    def delete(self, key: str) -> None:
+        self._need_key(key, "delete")
+        client, bucket = self._client, self.bucket
+        try:
+            self._call("delete", key, lambda: client.delete_object(Bucket=bucket, Key=key))
+        except NotFoundError:
+            pass  # idempotent (a retried DELETE may see its own success as 404)
+        size_cache(self._core.size_cache_ttl_secs).forget(self.uri(key))
+
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
+        """DeleteObjects in batches of 1,000; every per-key error is returned."""
+        failures: list[tuple[str, BaseException]] = []
+        batch: list[str] = []
+        for key in keys:
+            batch.append(key)
+            if len(batch) == 1000:
+                failures.extend(self._delete_batch(batch))
+                batch = []
+        if batch:
+            failures.extend(self._delete_batch(batch))
+        return failures
+
+    def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
+        from s3dlio_s3.errors import _client_error
+
+        client, bucket = self._client, self.bucket
+        sizes = size_cache(self._core.size_cache_ttl_secs)
+        failures: list[tuple[str, BaseException]] = []
+        valid = []
+        for key in keys:
+            try:
+                self._need_key(key, "delete")
+                valid.append(key)
+            except InvalidPathError as exc:
+                failures.append((key, exc))
+        if not valid:
+            return failures
+        try:
+            resp = self._call("delete", valid[0], lambda: client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in valid], "Quiet": True}))
+        except StoreError as exc:
+            return failures + [(k, exc) for k in valid]
+        for key in valid:
+            sizes.forget(self.root + key)
+        for err in resp.get("Errors", ()):
+            key = err.get("Key", "")
+            fake = type("E", (), {"response": {"Error": err, "ResponseMetadata": resp.get(
+                "ResponseMetadata", {})}})()
+            translated = _client_error(fake, "delete", self.uri(key), self.endpoint)
+            if isinstance(translated, NotFoundError):
+                continue
+            failures.append((key, translated))
+        return failures
+
+    # ------------------------------------------------------------------ copy
+    def copy(self, src_key: str, dst_key: str) -> None:
+        self._need_key(src_key, "copy")
+        self._need_key(dst_key, "copy")
+        client, bucket = self._client, self.bucket
+        source = {"Bucket": bucket, "Key": src_key}
+        size = self.head(src_key).size
+        if size <= MAX_SINGLE_COPY:
+            self._call("copy", dst_key, lambda: client.copy_object(
+                Bucket=bucket, Key=dst_key, CopySource=source))
+        else:
+            self._copy_multipart(source, dst_key, size)
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(dst_key), size)
+
+    def _copy_multipart(self, source: dict[str, str], dst_key: str, size: int) -> None:
+        client, bucket = self._client, self.bucket
+        part = max(512 * MiB, -(-size // self.max_parts))
+        upload_id = self.create_upload(dst_key)
+        try:
+            parts = []
+            for number, offset in enumerate(range(0, size, part), start=1):
+                end = min(size, offset + part) - 1
+
+                def copy_part(n: int = number, first: int = offset, last: int = end) -> Any:
+                    return client.upload_part_copy(
+                        Bucket=bucket, Key=dst_key, UploadId=upload_id, PartNumber=n,
+                        CopySource=source, CopySourceRange=f"bytes={first}-{last}")
+
+                resp = self._call("copy", dst_key, copy_part)
+                parts.append(UploadPart(number, end - offset + 1, resp["CopyPartResult"]["ETag"],
+                                        resp["CopyPartResult"].get("ChecksumCRC32C")))
+            self.complete_upload(dst_key, upload_id, parts)
+        except BaseException:
+            self.abort_upload(dst_key, upload_id)
+            raise
+
+    # ------------------------------------------------------------- containers
+    def create_container(self, key: str = "") -> None:
+        client, bucket = self._client, self.bucket
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        region = self._s3.region or DEFAULT_REGION
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self._call("create_bucket", "", lambda: client.create_bucket(**kwargs))
+        except StoreError as exc:
+            if getattr(exc, "code", "") != "BucketAlreadyOwnedByYou":
+                raise
+        if key:
+            self.mkdir(key)
+
+    def delete_container(self, key: str = "") -> None:
+        client, bucket = self._client, self.bucket
+        self._call("delete_bucket", "", lambda: client.delete_bucket(Bucket=bucket))
+
+    def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
+        client = self._client
+        resp = self._call("list_buckets", "", client.list_buckets)
+        base = self.root[: -len(self.bucket) - 1]  # s3:// or s3://host:port/
+        out = []
+        for b in resp.get("Buckets", ()):
+            created = _epoch(b.get("CreationDate"))
+            from s3dlio.store import format_rfc3339
+
+            out.append({"name": b["Name"], "uri": f"{base}{b['Name']}/",
+                        "creation_date": format_rfc3339(created)})
+        return out
+
+
+def _parse_root(root: str) -> tuple[str, str]:
+    """``(host or "", bucket)`` of a store root made by :meth:`S3Store.split_uri`."""
+    parts = root[5:].rstrip("/").split("/")
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return "", parts[0]
+
+
+_HEAD_EXTRA = {
+    "ContentLanguage": "content_language",
+    "ContentEncoding": "content_encoding",
+    "CacheControl": "cache_control",
+    "ContentDisposition": "content_disposition",
+    "Expires": "expires",
+    "ServerSideEncryption": "server_side_encryption",
+    "SSEKMSKeyId": "ssekms_key_id",
+    "SSECustomerAlgorithm": "sse_customer_algorithm",
+    "ReplicationStatus": "replication_status",
+}
+
+
+def _meta_from_head(key: str, resp: dict[str, Any]) -> ObjectMeta:
+    extra = {name: resp[field] for field, name in _HEAD_EXTRA.items() if field in resp}
+    if "expires" in extra and not isinstance(extra["expires"], str):
+        extra["expires"] = str(extra["expires"])
+    for field in ("ChecksumCRC32C", "ChecksumCRC32", "ChecksumSHA256"):
+        if field in resp:
+            extra[field.lower()] = resp[field]
+    return ObjectMeta(
+        key=key,
+        size=int(resp.get("ContentLength", 0)),
+        last_modified=_epoch(resp.get("LastModified")),
+        etag=resp.get("ETag"),
+        content_type=resp.get("ContentType"),
+        storage_class=resp.get("StorageClass", "STANDARD"),
+        version_id=resp.get("VersionId"),
+        metadata=dict(resp.get("Metadata", {})),
+        extra=extra,
+    )
