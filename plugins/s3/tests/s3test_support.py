@@ -35,3 +35,125 @@ def make_bucket(name: str | None = None) -> str:
     bucket = name or f"t-{uuid.uuid4().hex[:20]}"
     s3dlio.create_bucket(f"s3://{bucket}/")
     return f"s3://{bucket}/"
+
+
+def s3_store(uri: str) -> Any:
+    """The ``S3Store`` under the middleware serving ``uri``."""
+    store, _ = rt.resolve(uri)
+    while hasattr(store, "inner"):
+        store = store.inner
+    return store
+
+
+class OpCounter:
+    """Counts the S3 API calls a store's botocore client makes (``HeadObject``, ...)."""
+
+    def __init__(self, uri: str) -> None:
+        from collections import Counter
+
+        self.counts: Counter[str] = Counter()
+        client = s3_store(uri)._client
+        client.meta.events.register("before-call.s3", self._seen)
+
+    def _seen(self, model: Any, **_: Any) -> None:
+        self.counts[model.name] += 1
+
+    def __getitem__(self, name: str) -> int:
+        return self.counts[name]
+
+
+def read_lengths(uris: list[str]) -> list[int]:
+    """Worker of the fork/spawn/forkserver tests (importable by name in a child)."""
+    return [len(s3dlio.get(u)) for u in uris]
+
+
+def read_digest(uri: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(s3dlio.get(uri)).hexdigest()
+
+
+class FaultProxy:
+    """A loopback HTTP proxy that injects failures before forwarding to ``target``.
+
+    The first ``fail`` requests get ``status`` with an S3 XML error ``code`` (and
+    ``Retry-After`` when given); with ``hang=True`` they get no answer at all (a
+    read timeout). Everything else is forwarded unchanged. ``seen`` counts requests.
+    """
+
+    def __init__(self, target: str, *, status: int = 503, code: str = "SlowDown", fail: int = 2,
+                 retry_after: str | None = None, hang: bool = False) -> None:
+        import http.client
+        import http.server
+        import threading
+        import urllib.parse
+
+        self.seen = 0
+        self._lock = threading.Lock()
+        target_parts = urllib.parse.urlsplit(target)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with proxy._lock:
+                    proxy.seen += 1
+                    failing = proxy.seen <= fail
+                if failing and hang:
+                    import time
+
+                    time.sleep(5)
+                    self.close_connection = True
+                    return
+                if failing:
+                    payload = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+                               f"<Message>injected</Message><RequestId>fault-{proxy.seen}</RequestId>"
+                               "</Error>").encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.send_header("x-amz-request-id", f"fault-{proxy.seen}")
+                    if retry_after:
+                        self.send_header("Retry-After", retry_after)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                conn = http.client.HTTPConnection(target_parts.hostname, target_parts.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                headers["Host"] = self.headers.get("host", "")
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "content-length", "connection"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.endpoint_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FaultProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -51,8 +51,9 @@ def _client_error(exc: Any, op: str, uri: str, endpoint: str) -> StoreError:
     meta = response.get("ResponseMetadata", {}) or {}
     code = str(error.get("Code") or "")
     status = meta.get("HTTPStatusCode")
-    request_id = meta.get("RequestId") or None
     headers = meta.get("HTTPHeaders", {}) or {}
+    request_id = (meta.get("RequestId") or error.get("RequestId")
+                  or headers.get("x-amz-request-id") or None)
     message = str(error.get("Message") or code or exc)
     fields: dict[str, Any] = {"op": op, "uri": uri, "backend": "s3", "endpoint": endpoint,
                               "status": status, "request_id": request_id}

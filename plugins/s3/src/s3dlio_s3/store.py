@@ -140,6 +140,8 @@ class S3Store(ObjectStore):
         if not uri.startswith("s3://"):
             raise InvalidPathError("not an s3:// URI", op="parse", uri=uri, backend="s3")
         rest = uri[5:]
+        if not rest:
+            return "s3://", ""  # the account: list_containers only (no bucket, no key)
         first, _, remainder = rest.partition("/")
         if not first:
             raise InvalidPathError("an s3:// URI needs a bucket: s3://bucket/key", op="parse",
@@ -147,8 +149,11 @@ class S3Store(ObjectStore):
         if _ENDPOINT_RE.match(first):
             bucket, _, key = remainder.partition("/")
             if not bucket:
-                raise InvalidPathError("an s3://host:port/ URI needs a bucket: "
-                                       "s3://host:port/bucket/key", op="parse", uri=uri, backend="s3")
+                if key:
+                    raise InvalidPathError("an s3://host:port/ URI needs a bucket: "
+                                           "s3://host:port/bucket/key", op="parse", uri=uri,
+                                           backend="s3")
+                return f"s3://{first}/", ""
             validate_bucket_name(bucket, uri)
             return f"s3://{first}/{bucket}/", key
         validate_bucket_name(first, uri)
@@ -197,7 +202,13 @@ class S3Store(ObjectStore):
 
         return self._policy.call(attempt, op=op, uri=uri, nbytes=nbytes, replayable=replayable)
 
+    def _need_bucket(self, op: str) -> None:
+        if not self.bucket:
+            raise InvalidPathError("an s3:// URI needs a bucket: s3://bucket/key", op=op,
+                                   uri=self.root, backend="s3")
+
     def _need_key(self, key: str, op: str) -> None:
+        self._need_bucket(op)
         if not key:
             raise InvalidPathError("this operation needs an object key: s3://bucket/key",
                                    op=op, uri=self.uri(key), backend="s3")
@@ -506,6 +517,7 @@ class S3Store(ObjectStore):
             pass  # already gone (aborted, or never created server-side)
 
     def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
+        self._need_bucket("abort_incomplete_uploads")
         client, bucket = self._client, self.bucket
         cutoff = time.time() - older_than_s
         aborted = 0
@@ -524,6 +536,7 @@ class S3Store(ObjectStore):
 
     # ---------------------------------------------------------------- listing
     def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
+        self._need_bucket("list")
         client, bucket = self._client, self.bucket
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
                                   "MaxKeys": self._s3.list_page_size}
@@ -640,6 +653,7 @@ class S3Store(ObjectStore):
 
     # ------------------------------------------------------------- containers
     def create_container(self, key: str = "") -> None:
+        self._need_bucket("create_bucket")
         client, bucket = self._client, self.bucket
         kwargs: dict[str, Any] = {"Bucket": bucket}
         region = self._s3.region or DEFAULT_REGION
@@ -654,13 +668,14 @@ class S3Store(ObjectStore):
             self.mkdir(key)
 
     def delete_container(self, key: str = "") -> None:
+        self._need_bucket("delete_bucket")
         client, bucket = self._client, self.bucket
         self._call("delete_bucket", "", lambda: client.delete_bucket(Bucket=bucket))
 
     def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
         client = self._client
         resp = self._call("list_buckets", "", client.list_buckets)
-        base = self.root[: -len(self.bucket) - 1]  # s3:// or s3://host:port/
+        base = self.root[: -len(self.bucket) - 1] if self.bucket else self.root  # s3://[host:port/]
         out = []
         for b in resp.get("Buckets", ()):
             created = _epoch(b.get("CreationDate"))
@@ -673,9 +688,11 @@ class S3Store(ObjectStore):
 
 def _parse_root(root: str) -> tuple[str, str]:
     """``(host or "", bucket)`` of a store root made by :meth:`S3Store.split_uri`."""
-    parts = root[5:].rstrip("/").split("/")
+    parts = root[5:].rstrip("/").split("/") if root != "s3://" else [""]
     if len(parts) == 2:
         return parts[0], parts[1]
+    if _ENDPOINT_RE.match(parts[0]):
+        return parts[0], ""
     return "", parts[0]
 
 

@@ -1,0 +1,161 @@
+"""google-cloud-storage clients, one per process and configuration, set up for s3dlio.
+
+* Credentials: a key file (``[gcs] credentials_file`` / ``GOOGLE_APPLICATION_CREDENTIALS``,
+  any type google-auth loads: service account, authorized user, external account),
+  else anonymous for a custom endpoint (``STORAGE_EMULATOR_HOST`` / ``GCS_ENDPOINT_URL``)
+  or ``auth = "anonymous"``, else Application Default Credentials.
+* SDK retries are off: every SDK call passes ``retry=None`` and the HTTP adapter has
+  ``max_retries=0``; core's :class:`~s3dlio.retry.RetryPolicy` retries.
+* Clients are cached by ``(pid, configuration, credential environment)``: a forked
+  child builds its own (a requests session must never cross a fork).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from s3dlio.engines.pool import cpu_count
+from s3dlio.errors import PermissionDeniedError, StoreError
+
+if TYPE_CHECKING:
+    from s3dlio.retry import RetrySettings
+    from s3dlio_gcs.plugin import GcsSettings
+
+__all__ = ["DEFAULT_ENDPOINT", "ClientConfig", "GcsClient", "get_client", "normalise_endpoint"]
+
+DEFAULT_ENDPOINT = "https://storage.googleapis.com"
+SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
+ANONYMOUS_PROJECT = "s3dlio-anonymous"
+
+_CREDENTIAL_ENV = (
+    "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "GCE_METADATA_HOST", "GCE_METADATA_IP",
+    "NO_GCE_CHECK", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+)
+
+_lock = threading.Lock()
+_clients: dict[tuple[Any, ...], GcsClient] = {}
+
+
+def normalise_endpoint(value: str) -> str:
+    """``host:port`` (the ``STORAGE_EMULATOR_HOST`` form) → ``http://host:port``; no trailing ``/``."""
+    value = value.strip().rstrip("/")
+    if value and "://" not in value:
+        value = "http://" + value
+    return value
+
+
+class ClientConfig:
+    """Everything that selects a distinct client: endpoint, credentials, timeouts, pool."""
+
+    __slots__ = ("key", "gcs", "retry", "endpoint_url", "mode")
+
+    def __init__(self, gcs: GcsSettings, retry: RetrySettings) -> None:
+        self.gcs = gcs
+        self.retry = retry
+        self.endpoint_url = normalise_endpoint(gcs.endpoint_url)
+        if gcs.auth == "anonymous":
+            self.mode = "anonymous"
+        elif gcs.credentials_file:
+            self.mode = "file"
+        elif gcs.auth == "auto" and self.endpoint_url:
+            self.mode = "anonymous"  # an emulator (fake-gcs-server, gcp-storage-emulator)
+        else:
+            self.mode = "adc"
+        self.key = (self.endpoint_url, self.mode, gcs.credentials_file, gcs.project,
+                    gcs.max_connections, retry.connect_timeout_secs, retry.read_timeout_secs)
+
+    @property
+    def endpoint(self) -> str:
+        return self.endpoint_url or DEFAULT_ENDPOINT
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.retry.connect_timeout_secs, self.retry.read_timeout_secs)
+
+
+class GcsClient:
+    """A ``google.cloud.storage.Client`` and the authorised session it sends through."""
+
+    __slots__ = ("client", "session", "project", "endpoint")
+
+    def __init__(self, client: Any, session: Any, project: str, endpoint: str) -> None:
+        self.client = client
+        self.session = session
+        self.project = project
+        self.endpoint = endpoint
+
+
+def _credentials(cfg: ClientConfig) -> tuple[Any, str]:
+    """``(credentials, project)`` for ``cfg``; raises ``PermissionDeniedError`` with a how-to."""
+    import google.auth
+    from google.auth import exceptions as auth_exc
+    from google.auth.credentials import AnonymousCredentials
+
+    project = cfg.gcs.project
+    fields = {"op": "connect", "backend": "gcs", "endpoint": cfg.endpoint}
+    if cfg.mode == "anonymous":
+        return AnonymousCredentials(), project or ANONYMOUS_PROJECT
+    if cfg.mode == "file":
+        path = cfg.gcs.credentials_file
+        try:
+            creds, file_project = google.auth.load_credentials_from_file(path, scopes=[SCOPE])
+        except (auth_exc.DefaultCredentialsError, OSError, ValueError) as exc:
+            raise PermissionDeniedError(
+                f"cannot load Google credentials from {path!r} (GOOGLE_APPLICATION_CREDENTIALS / "
+                f"[gcs] credentials_file): {exc}", **fields) from exc
+        return creds, project or file_project or ""
+    try:
+        creds, adc_project = google.auth.default(scopes=[SCOPE])
+    except auth_exc.DefaultCredentialsError as exc:
+        raise PermissionDeniedError(
+            "no Google Cloud credentials found: run `gcloud auth application-default login`, "
+            "set GOOGLE_APPLICATION_CREDENTIALS (or [gcs] credentials_file) to a service-account "
+            "key file, run on GCP with a service account, or set STORAGE_EMULATOR_HOST for an "
+            f"emulator (S3DLIO_GCS_AUTH=anonymous for public buckets) ({exc})", **fields) from exc
+    return creds, project or adc_project or ""
+
+
+def _make(cfg: ClientConfig) -> GcsClient:
+    import requests.adapters
+    from google.auth.transport.requests import AuthorizedSession
+    from google.cloud import storage
+
+    creds, project = _credentials(cfg)
+    session = AuthorizedSession(creds)
+    pool = cfg.gcs.max_connections or max(64, 4 * cpu_count())
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    options: dict[str, Any] = {}
+    if cfg.endpoint_url:
+        options["api_endpoint"] = cfg.endpoint_url
+    try:
+        client = storage.Client(project=project or ANONYMOUS_PROJECT, credentials=creds,
+                                _http=session, client_options=options or None)
+    except Exception as exc:  # construction never talks to the network; a bad option
+        raise StoreError(f"cannot create the GCS client: {exc}", op="connect", backend="gcs",
+                         endpoint=cfg.endpoint) from exc
+    return GcsClient(client, session, project, cfg.endpoint)
+
+
+def get_client(cfg: ClientConfig) -> GcsClient:
+    """The client of ``cfg`` in this process (built on first use, then cached)."""
+    key = (os.getpid(), cfg.key, *(os.environ.get(name) for name in _CREDENTIAL_ENV))
+    client = _clients.get(key)
+    if client is None:
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = _make(cfg)
+    return client
+
+
+def _after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)

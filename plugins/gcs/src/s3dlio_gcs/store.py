@@ -1,0 +1,898 @@
+"""``GcsStore``: the ``gs://`` / ``gcs://`` backend on google-cloud-storage.
+
+* Reads bypass the SDK's download helpers (which assemble ``bytes`` and copy them):
+  a media GET goes through the client's authorised ``requests`` session with
+  ``stream=True`` and the body is read with ``readinto`` straight into the result
+  buffer (from the ``http.client`` response under urllib3: socket → caller memory,
+  no intermediate copy). Large objects (``S3DLIO_RANGE_THRESHOLD_MB``) are split
+  into concurrent ranged GETs into one buffer, pinned to the first response's
+  generation (``ifGenerationMatch``), and whole objects are checked against their
+  CRC-32C (``x-goog-hash``).
+* Small writes are one SDK upload with ``checksum="crc32c"``. Large writes are
+  *parallel composite uploads* driven by core's multipart writer: every part is a
+  temporary object ``<key>.s3dlio-parts/<upload id>/<n>`` (hidden from listings),
+  and completing composes them (32 sources per request, in a tree) into the key,
+  then deletes the temporaries. Aborting deletes them. Works the same on GCS and
+  fake-gcs-server (which has no XML multipart API).
+* Create-only writes use ``ifGenerationMatch=0``.
+* Every request runs under core's :class:`~s3dlio.retry.RetryPolicy`; the SDK's own
+  retries are off (``retry=None``).
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import contextlib
+import contextvars
+import io
+import os
+import re
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import quote
+
+from s3dlio.bytesview import BytesView
+from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
+from s3dlio.errors import (
+    AlreadyExistsError,
+    IntegrityError,
+    InvalidPathError,
+    NotFoundError,
+    PreconditionError,
+    StoreError,
+    StoreTimeoutError,
+)
+from s3dlio.retry import RetryPolicy
+from s3dlio.sizecache import size_cache
+from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore, UploadPart, format_rfc3339
+
+from s3dlio_gcs.client import ClientConfig, GcsClient, get_client
+from s3dlio_gcs.errors import from_status, translate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from s3dlio.config import Settings
+
+__all__ = ["PARTS_MARK", "GcsStore", "validate_bucket_name"]
+
+T = TypeVar("T")
+MiB = 1 << 20
+MAX_KEY_BYTES = 1024
+COMPOSE_MAX = 32
+"""Most sources of one compose request."""
+PARTS_MARK = ".s3dlio-parts/"
+"""Temporary part objects of a composite upload live under ``<key>.s3dlio-parts/<id>/``."""
+_READ_SLICE = 8 * MiB
+_PART_RE = re.compile(r"^(?P<key>.+)\.s3dlio-parts/(?P<id>[co][0-9a-f]{32})/")
+_IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9._\-]*[a-z0-9]$")
+
+_create_only: contextvars.ContextVar[bool] = contextvars.ContextVar("s3dlio_gcs_create_only",
+                                                                    default=False)
+_uploads_lock = threading.Lock()
+_upload_content_types: dict[str, str] = {}
+
+
+def validate_bucket_name(bucket: str, uri: str) -> None:
+    """Raise ``InvalidPathError`` for a bucket name GCS would refuse.
+
+    GCS rules: 3–63 characters (up to 222 with dots, each dot-separated part at most
+    63) of ``a-z 0-9 - _ .``, starting and ending with a letter or digit; not an IP
+    address; no ``goog`` prefix and no ``google`` (or close misspellings) inside.
+    """
+    problem = None
+    parts = bucket.split(".")
+    if bucket != bucket.lower():
+        problem = "must be lower case"
+    elif len(bucket) < 3 or len(bucket) > 222 or ("." not in bucket and len(bucket) > 63):
+        problem = "must be 3 to 63 characters long (up to 222 with dots)"
+    elif not _BUCKET_CHARS.match(bucket):
+        problem = "may hold only a-z, 0-9, '-', '_', '.' and must start and end with a letter or digit"
+    elif any(not p or len(p) > 63 for p in parts):
+        problem = "each dot-separated part must be 1 to 63 characters"
+    elif _IP_RE.match(bucket):
+        problem = "must not look like an IP address"
+    elif bucket.startswith("goog") or "google" in bucket or "g00gle" in bucket:
+        problem = "must not start with 'goog' or contain 'google'"
+    if problem:
+        raise InvalidPathError(f"invalid bucket name {bucket!r}: {problem}", op="parse", uri=uri,
+                               backend="gcs")
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value.timestamp())
+    except (AttributeError, ValueError, OverflowError):
+        return None
+
+
+def _crc32c(data: memoryview) -> int:
+    import crc32c
+
+    return int(crc32c.crc32c(data))
+
+
+def _b64_crc(value: int) -> str:
+    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
+
+
+def _header_crc32c(headers: Any) -> str | None:
+    """The base64 CRC-32C in ``x-goog-hash: crc32c=…,md5=…`` (``None`` if absent)."""
+    raw = headers.get("x-goog-hash") if headers is not None else None
+    if not raw:
+        return None
+    for item in str(raw).split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "crc32c" and value:
+            return value
+    return None
+
+
+class GcsStore(ObjectStore):
+    """Objects of one bucket (``gs://bucket/`` or ``gcs://bucket/``)."""
+
+    backend: ClassVar[str] = "gcs"
+    schemes: ClassVar[tuple[str, ...]] = ("gs", "gcs")
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.MULTIPART, Capability.GET_INTO, Capability.BUCKETS, Capability.SERVER_COPY,
+        Capability.CONDITIONAL_PUT,
+    })
+    min_part_size: ClassVar[int] = 1 * MiB
+    """Compose has no minimum component size; 1 MiB keeps the request count sane."""
+    max_parts: ClassVar[int] = 10_000
+    _transient: ClassVar[tuple[str, ...]] = ("_client_cache", "_policy_cache")
+
+    def __init__(self, root: str, settings: Settings) -> None:
+        super().__init__(root, settings)
+        self._gcs = settings.section("gcs")
+        self._retry = settings.section("retry")
+        self._upload = settings.section("upload")
+        self._core = settings.core
+        self.bucket = root.split("://", 1)[1].rstrip("/")
+        self._cfg = ClientConfig(self._gcs, self._retry)
+
+    # ----------------------------------------------------------------- naming
+    @classmethod
+    def split_uri(cls, uri: str) -> tuple[str, str]:
+        scheme, sep, rest = uri.partition("://")
+        if not sep or scheme not in cls.schemes:
+            raise InvalidPathError("not a gs:// or gcs:// URI", op="parse", uri=uri, backend="gcs")
+        bucket, _, key = rest.partition("/")
+        if not bucket:
+            raise InvalidPathError(f"a {scheme}:// URI needs a bucket: {scheme}://bucket/key",
+                                   op="parse", uri=uri, backend="gcs")
+        validate_bucket_name(bucket, uri)
+        return f"{scheme}://{bucket}/", key
+
+    @property
+    def endpoint(self) -> str:
+        return self._cfg.endpoint
+
+    # --------------------------------------------------------------- plumbing
+    @property
+    def _gc(self) -> GcsClient:
+        cached = self.__dict__.get("_client_cache")
+        pid = os.getpid()
+        if cached is None or cached[0] != pid:
+            try:
+                client = get_client(self._cfg)
+            except StoreError as exc:
+                if exc.uri is None:
+                    exc.uri = self.root
+                raise
+            cached = self.__dict__["_client_cache"] = (pid, client, client.client.bucket(self.bucket))
+        return cached[1]  # type: ignore[no-any-return]
+
+    @property
+    def _bucket(self) -> Any:
+        self._gc  # noqa: B018 - builds the per-process cache
+        return self.__dict__["_client_cache"][2]
+
+    @property
+    def _policy(self) -> RetryPolicy:
+        policy = self.__dict__.get("_policy_cache")
+        if policy is None:
+            policy = self.__dict__["_policy_cache"] = RetryPolicy(self._retry, endpoint=self.endpoint)
+        return policy  # type: ignore[no-any-return]
+
+    @property
+    def _timeout(self) -> tuple[float, float]:
+        return self._cfg.timeout
+
+    def _call(self, op: str, key: str, fn: Callable[[], T], *, nbytes: int = 0,
+              replayable: bool = True) -> T:
+        uri = self.uri(key)
+        endpoint = self.endpoint
+
+        def attempt() -> T:
+            try:
+                return fn()
+            except StoreError as exc:
+                if exc.uri is None:
+                    exc.uri = uri
+                raise
+            except Exception as exc:
+                raise translate(exc, op=op, uri=uri, endpoint=endpoint) from exc
+
+        return self._policy.call(attempt, op=op, uri=uri, nbytes=nbytes, replayable=replayable)
+
+    def _need_key(self, key: str, op: str) -> None:
+        if not key:
+            raise InvalidPathError(f"this operation needs an object key: {self.root}key",
+                                   op=op, uri=self.uri(key), backend="gcs")
+        try:
+            size = len(key.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidPathError("object names must be valid UTF-8 (lone surrogate in the key)",
+                                   op=op, uri=self.uri(key.encode("utf-8", "replace").decode()),
+                                   backend="gcs") from None
+        if size > MAX_KEY_BYTES:
+            raise InvalidPathError(f"key is {size} bytes; GCS allows at most {MAX_KEY_BYTES}",
+                                   op=op, uri=self.uri(key[:64]) + "…", backend="gcs")
+        if "\r" in key or "\n" in key:
+            raise InvalidPathError("GCS object names must not contain carriage returns or line feeds",
+                                   op=op, uri=self.uri(key.replace("\r", "\\r").replace("\n", "\\n")),
+                                   backend="gcs")
+        if key in (".", "..") or key.startswith(".well-known/acme-challenge/"):
+            raise InvalidPathError(f"GCS does not allow the object name {key!r}", op=op,
+                                   uri=self.uri(key), backend="gcs")
+
+    def _media_url(self, key: str) -> str:
+        base = self._gc.client._connection.API_BASE_URL.rstrip("/")
+        return f"{base}/download/storage/v1/b/{quote(self.bucket, safe='')}/o/{quote(key, safe='')}"
+
+    # ------------------------------------------------------------------ reads
+    def _open(self, key: str, *, start: int | None = None, end: int | None = None,
+              generation: str | None = None, op: str = "get") -> Any:
+        """A streaming media GET (``requests.Response``); non-2xx answers raise typed errors."""
+        params: dict[str, str] = {"alt": "media"}
+        if generation:
+            params["ifGenerationMatch"] = generation
+        # Stored bytes exactly as written: no decompressive transcoding of gzip objects.
+        headers = {"Accept-Encoding": "gzip"}
+        if start is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        resp = self._gc.session.get(self._media_url(key), params=params, headers=headers,
+                                    stream=True, timeout=self._timeout)
+        if resp.status_code in (200, 206):
+            return resp
+        try:
+            text = resp.text
+        finally:
+            resp.close()
+        message = text
+        reasons: list[str] = []
+        try:
+            body = resp.json() if text else {}
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            message = str(error.get("message") or text)
+            reasons = [str(e.get("reason")) for e in error.get("errors", ()) if e.get("reason")]
+        except ValueError:
+            pass
+        message = " ".join(message.split())[:600] or f"HTTP {resp.status_code}"
+        raise from_status(resp.status_code, f"GET {key!r}: {message}", reasons=reasons, op=op,
+                          uri=self.uri(key), endpoint=self.endpoint,
+                          request_id=resp.headers.get("x-guploader-uploadid"),
+                          headers=resp.headers)
+
+    def _read_body(self, resp: Any, mv: memoryview, key: str, *, partial: bool = False) -> int:
+        """Fill ``mv`` from a streaming response; the attempt deadline is checked per slice."""
+        raw = resp.raw
+        fp = getattr(raw, "_fp", None)
+        direct = fp is not None and hasattr(fp, "readinto")
+        reader = fp.readinto if direct else raw.readinto
+        deadline = time.monotonic() + self._policy.attempt_timeout(len(mv))
+        total = len(mv)
+        pos = 0
+        try:
+            while pos < total:
+                n = reader(mv[pos : min(total, pos + _READ_SLICE)])
+                if not n:
+                    break
+                pos += n
+                if time.monotonic() > deadline:
+                    raise StoreTimeoutError(
+                        f"body read exceeded the attempt deadline after {pos} of {total} bytes",
+                        op="get", uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
+        except StoreError:
+            resp.close()
+            raise
+        except Exception as exc:
+            resp.close()
+            raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
+        if partial or pos != total:
+            resp.close()  # the rest of the stream (if any) is fetched by other ranges
+        elif direct:
+            # Read past urllib3 straight from http.client: hand the (fully read)
+            # connection back to the pool.
+            raw.release_conn()
+        else:
+            resp.close()
+        if pos != total:
+            raise IntegrityError(f"short body: got {pos} of {total} bytes", op="get",
+                                 uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
+        return pos
+
+    def _check_crc(self, key: str, mv: memoryview, expected: str | None) -> None:
+        if not expected or not self._gcs.verify_crc32c:
+            return
+        got = _b64_crc(_crc32c(mv))
+        if got != expected:
+            raise IntegrityError(f"CRC-32C mismatch: object has {expected}, read data {got}",
+                                 op="get", uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
+
+    def get(self, key: str) -> BytesView:
+        self._need_key(key, "get")
+        uri = self.uri(key)
+        threshold = self._core.range_threshold_mb * MiB if self._core.range_optimization else None
+        holder: list[Any] = []
+
+        def attempt() -> BytesView | None:
+            resp = self._open(key)
+            length = _content_length(resp)
+            if length is None:
+                # No Content-Length (chunked): one copy of the body.
+                data = resp.content
+                view, mv = BytesView.allocate(len(data))
+                mv[:] = data
+                self._check_crc(key, mv, _header_crc32c(resp.headers))
+                return view
+            if threshold is not None and length >= threshold:
+                holder[:] = [resp]
+                return None
+            view, mv = BytesView.allocate(length)
+            self._read_body(resp, mv, key)
+            self._check_crc(key, mv, _header_crc32c(resp.headers))
+            return view
+
+        result = self._call("get", key, attempt)
+        sizes = size_cache(self._core.size_cache_ttl_secs)
+        if result is not None:
+            sizes.put(uri, len(result))
+            return result
+        resp = holder[0]
+        length = int(resp.headers["Content-Length"])
+        sizes.put(uri, length)
+        return self._get_split(key, length, resp)
+
+    def _get_split(self, key: str, size: int, first: Any) -> BytesView:
+        """Concurrent ranged GETs into one buffer; ``first`` is the open response (part 0)."""
+        core = self._core
+        chunk = core.chunk_size or default_chunk_size(size)
+        concurrency = core.range_concurrency or default_concurrency(size)
+        view, mv = BytesView.allocate(size)
+        generation = first.headers.get("x-goog-generation")
+        expected_crc = _header_crc32c(first.headers)
+        pending = [first]
+
+        def read_at(offset: int, part: memoryview) -> int:
+            if offset == 0 and pending:
+                resp = pending.pop()
+                try:
+                    return self._read_body(resp, part, key, partial=True)
+                except StoreError:
+                    pass  # the stream broke: fetch part 0 as a range like the others
+            return self._range_into(key, offset, part, generation=generation)
+
+        try:
+            parallel_read_into(read_at, size, mv, chunk_size=chunk, concurrency=concurrency,
+                               what=self.uri(key))
+        finally:
+            if pending:
+                pending[0].close()
+        self._check_crc(key, mv, expected_crc)
+        return view
+
+    def _range_into(self, key: str, offset: int, buf: memoryview, *,
+                    generation: str | None = None) -> int:
+        length = len(buf)
+        if length == 0:
+            return 0
+
+        def attempt() -> int:
+            try:
+                resp = self._open(key, start=offset, end=offset + length - 1,
+                                  generation=generation, op="get_range")
+            except StoreError as exc:
+                if exc.status == 416:
+                    return 0  # offset at or past the end: nothing to read
+                raise
+            got = _content_length(resp)
+            if resp.status_code == 200 and offset:
+                resp.close()
+                raise IntegrityError("the server ignored the Range header", op="get_range",
+                                     uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
+            if got is None:
+                data = resp.content[:length]
+                buf[: len(data)] = data
+                return len(data)
+            got = min(got, length)
+            return self._read_body(resp, buf[:got], key, partial=resp.status_code == 200)
+
+        return self._call("get_range", key, attempt, nbytes=length)
+
+    def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
+        self._need_key(key, "get_range")
+        if offset < 0:
+            raise ValueError(f"get_range_into: offset must be >= 0 ({self.uri(key)})")
+        return self._range_into(key, offset, buf)
+
+    def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
+        self._need_key(key, "get_range")
+        if offset < 0 or (length is not None and length < 0):
+            raise ValueError(f"get_range: offset and length must be >= 0 ({self.uri(key)})")
+        if length == 0:
+            return BytesView()
+        if length is None or length > _READ_SLICE:
+            size = size_cache(self._core.size_cache_ttl_secs).get(self.uri(key))
+            if size is None:
+                size = self.head(key).size
+            if offset >= size:
+                return BytesView()
+            length = size - offset if length is None else min(length, size - offset)
+        view, mv = BytesView.allocate(length)
+        with mv:
+            got = self._range_into(key, offset, mv)
+        if got != length:
+            view._truncate(got)
+        return view
+
+    def head(self, key: str) -> ObjectMeta:
+        self._need_key(key, "stat")
+        bucket, timeout = self._bucket, self._timeout
+
+        def attempt() -> Any:
+            blob = bucket.blob(key)
+            blob.reload(retry=None, timeout=timeout)
+            return blob
+
+        blob = self._call("stat", key, attempt)
+        meta = _meta_from_blob(key, blob)
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), meta.size)
+        return meta
+
+    # ----------------------------------------------------------------- writes
+    def _checksum(self) -> str | None:
+        mode = self._upload.checksum
+        return mode if mode in ("crc32c", "md5") else None
+
+    def _upload_object(self, op: str, key: str, name: str, data: memoryview, *,
+                       create_only: bool = False, content_type: str | None = None) -> Any:
+        """One SDK upload of ``data`` as ``name``; returns the uploaded blob.
+
+        The SDK needs ``bytes``-like reads from a file object: ``io.BytesIO`` takes one
+        copy of the caller's memory (the SDK's request body would copy it anyway).
+        A create-only upload answered 412 after a retried attempt is reconciled by a
+        HEAD (RELIABILITY.md §2): same size and CRC-32C ⇒ our own earlier attempt won.
+        """
+        bucket, timeout, checksum = self._bucket, self._timeout, self._checksum()
+        attempts = [0]
+        n = len(data)
+
+        def attempt() -> Any:
+            attempts[0] += 1
+            blob = bucket.blob(name)
+            blob.upload_from_file(
+                io.BytesIO(data), size=n, rewind=False, checksum=checksum, retry=None,
+                timeout=timeout, content_type=content_type or "application/octet-stream",
+                if_generation_match=0 if create_only else None,
+            )
+            return blob
+
+        try:
+            return self._call(op, key, attempt, nbytes=n)
+        except PreconditionError as exc:
+            if not create_only:
+                raise
+            if attempts[0] > 1 and self._same_object(name, n, _b64_crc(_crc32c(data))):
+                return bucket.blob(name)
+            raise AlreadyExistsError(f"{self.uri(key)} exists and the write is create-only",
+                                     op=op, uri=self.uri(key), backend="gcs",
+                                     endpoint=self.endpoint, status=412) from exc
+
+    def _same_object(self, name: str, size: int, crc: str | None) -> bool:
+        try:
+            meta = self.head(name)
+        except StoreError:
+            return False
+        return meta.size == size and (crc is None or meta.extra.get("crc32c") in (None, crc))
+
+    def put(self, key: str, data: memoryview, *, create_only: bool = False) -> None:
+        """Store ``data``; ``create_only=True`` refuses to replace an existing object
+        (``AlreadyExistsError``), atomically (``ifGenerationMatch=0``)."""
+        self._need_key(key, "put")
+        n = len(data)
+        upload = self._upload
+        if n >= upload.multipart_threshold_mb * MiB:
+            from s3dlio.multipart import upload_buffer
+
+            if create_only and self.exists(key):
+                raise AlreadyExistsError(f"{self.uri(key)} exists and the write is create-only",
+                                         op="put", uri=self.uri(key), backend="gcs")
+            token = _create_only.set(create_only)
+            try:
+                upload_buffer(self, key, data,
+                              part_size=max(upload.part_size_mb * MiB, self.min_part_size),
+                              max_in_flight=upload.max_in_flight or 8)
+            finally:
+                _create_only.reset(token)
+        else:
+            self._upload_object("put", key, key, data, create_only=create_only)
+            if upload.put_verify:
+                self._verify_put(key, data)
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), n)
+
+    def put_if_absent(self, key: str, data: memoryview) -> bool:
+        """Create-only write: ``True`` if written, ``False`` if ``key`` already existed."""
+        try:
+            self.put(key, data, create_only=True)
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def _verify_put(self, key: str, data: memoryview) -> None:
+        """RELIABILITY.md §3.4: HEAD after PUT; a wrong size is deleted and re-sent."""
+        upload = self._upload
+        for attempt in range(1, upload.put_max_retries + 1):
+            try:
+                size = self.head(key).size
+            except StoreError as exc:
+                warnings.warn(f"verifying {self.uri(key)} failed ({exc}); the write stands",
+                              stacklevel=3)
+                return
+            if size == len(data):
+                return
+            self.delete(key)
+            if attempt == upload.put_max_retries:
+                break
+            time.sleep(upload.put_retry_delay_ms / 1000.0)
+            self._upload_object("put", key, key, data)
+        raise IntegrityError(f"stored size differs from {len(data)} bytes after "
+                             f"{upload.put_max_retries} uploads", op="put", uri=self.uri(key),
+                             backend="gcs")
+
+    def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
+        from s3dlio.multipart import MultipartUploadWriter
+
+        self._need_key(key, "put")
+        with MultipartUploadWriter.for_store(self, key, record=False) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+            return int(writer.close()["total_bytes"])
+
+    def put_file(self, key: str, path: str) -> int:
+        from s3dlio.multipart import MultipartUploadWriter
+
+        self._need_key(key, "upload")
+        size = os.path.getsize(path)
+        if size < self._upload.multipart_threshold_mb * MiB:
+            return super().put_file(key, path)
+        with open(path, "rb", buffering=0) as fh, MultipartUploadWriter.for_store(
+            self, key, record=False, expected_size=size
+        ) as writer:
+            while True:
+                view = writer.reserve(_READ_SLICE)
+                n = fh.readinto(view)
+                writer.commit(n or 0)
+                if not n:
+                    break
+            info = writer.close()
+        if info["total_bytes"] != size:
+            raise IntegrityError(f"uploaded {info['total_bytes']} bytes of a {size}-byte file",
+                                 op="upload", uri=self.uri(key), backend="gcs")
+        return size
+
+    # ------------------------------------------------- parallel composite uploads
+    @staticmethod
+    def _parts_prefix(key: str, upload_id: str) -> str:
+        return f"{key}{PARTS_MARK}{upload_id}/"
+
+    def create_upload(self, key: str, *, content_type: str | None = None) -> str:
+        """Start a composite upload: nothing is sent; the id names the temporaries.
+
+        The id starts with ``c`` for a create-only upload (the final compose then uses
+        ``ifGenerationMatch=0``), else ``o``.
+        """
+        self._need_key(key, "put")
+        upload_id = ("c" if _create_only.get() else "o") + uuid.uuid4().hex
+        self._need_key(self._parts_prefix(key, upload_id) + "c9-00000", "put")
+        if content_type:
+            with _uploads_lock:
+                _upload_content_types[upload_id] = content_type
+        return upload_id
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
+        name = f"{self._parts_prefix(key, upload_id)}{part_number:05d}"
+        blob = self._upload_object("upload_part", key, name, data)
+        return UploadPart(part_number=part_number, size=len(data),
+                          etag=str(blob.generation) if blob.generation else None,
+                          checksum=blob.crc32c)
+
+    def _compose(self, key: str, dest: str, sources: builtins.list[str], *,
+                 create_only: bool = False, content_type: str | None = None) -> Any:
+        bucket, timeout = self._bucket, self._timeout
+        attempts = [0]
+
+        def attempt() -> Any:
+            attempts[0] += 1
+            blob = bucket.blob(dest)
+            blob.content_type = content_type or "application/octet-stream"
+            blob.compose([bucket.blob(s) for s in sources], retry=None, timeout=timeout,
+                         if_generation_match=0 if create_only else None)
+            return blob
+
+        try:
+            return self._call("complete_upload", key, attempt)
+        except PreconditionError as exc:
+            if not create_only:
+                raise
+            if attempts[0] > 1:
+                # Our own retried compose may have won: reconciled by the caller's size check.
+                with contextlib.suppress(StoreError):
+                    blob = bucket.blob(dest)
+                    blob.reload(retry=None, timeout=timeout)
+                    return blob
+            raise AlreadyExistsError(f"{self.uri(key)} exists and the write is create-only",
+                                     op="complete_upload", uri=self.uri(key), backend="gcs",
+                                     endpoint=self.endpoint, status=412) from exc
+
+    def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
+        prefix = self._parts_prefix(key, upload_id)
+        sources = [f"{prefix}{p.part_number:05d}" for p in parts]
+        expected = sum(p.size for p in parts)
+        with _uploads_lock:
+            content_type = _upload_content_types.pop(upload_id, None)
+        level = 0
+        # Compose is limited to 32 sources: build a tree of intermediate composites.
+        while len(sources) > COMPOSE_MAX:
+            groups = [sources[i : i + COMPOSE_MAX] for i in range(0, len(sources), COMPOSE_MAX)]
+            names = [f"{prefix}c{level}-{i:05d}" for i in range(len(groups))]
+            with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
+                list(pool.map(lambda pair: self._compose(key, pair[0], pair[1]), zip(names, groups)))
+            sources = names
+            level += 1
+        blob = self._compose(key, key, sources, create_only=upload_id.startswith("c"),
+                             content_type=content_type)
+        size = int(blob.size) if blob.size is not None else None
+        if size is not None and size != expected:
+            raise IntegrityError(f"composed object is {size} bytes, the parts hold {expected}",
+                                 op="complete_upload", uri=self.uri(key), backend="gcs")
+        failures = self._delete_raw_prefix(prefix)
+        if failures:
+            warnings.warn(f"{self.uri(key)} is complete but {len(failures)} temporary part objects "
+                          f"under {self.uri(prefix)} could not be deleted (first: {failures[0][1]}); "
+                          "abort_incomplete_uploads removes them", stacklevel=2)
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), expected)
+        return str(blob.etag) if blob.etag else None
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        with _uploads_lock:
+            _upload_content_types.pop(upload_id, None)
+        failures = self._delete_raw_prefix(self._parts_prefix(key, upload_id))
+        if failures:
+            key0, exc = failures[0]
+            raise StoreError(f"aborting the upload left {len(failures)} temporary objects "
+                             f"(first {key0!r}: {exc})", op="abort_upload", uri=self.uri(key),
+                             backend="gcs", endpoint=self.endpoint) from exc
+
+    def _delete_raw_prefix(self, prefix: str) -> builtins.list[tuple[str, BaseException]]:
+        names: list[str] = []
+        for blobs, _ in self._list_raw(prefix, recursive=True):
+            names.extend(b.name for b in blobs)
+        return self._delete_keys(names)
+
+    def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
+        """Delete the temporaries of composite uploads older than ``older_than_s``."""
+        cutoff = time.time() - older_than_s
+        groups: dict[tuple[str, str], list[str]] = {}
+        stale: set[tuple[str, str]] = set()
+        for blobs, _ in self._list_raw(prefix, recursive=True):
+            for blob in blobs:
+                match = _PART_RE.match(blob.name)
+                if match is None:
+                    continue
+                group = (match["key"], match["id"])
+                groups.setdefault(group, []).append(blob.name)
+                created = _epoch(blob.time_created) or _epoch(blob.updated)
+                if created is None or created <= cutoff:
+                    stale.add(group)
+        names = [n for g in stale for n in groups[g]]
+        failures = self._delete_keys(names)
+        if failures:
+            key0, exc = failures[0]
+            raise StoreError(f"{len(failures)} temporary part objects could not be deleted "
+                             f"(first {key0!r}: {exc})", op="abort_upload", uri=self.uri(prefix),
+                             backend="gcs", endpoint=self.endpoint) from exc
+        return len(stale)
+
+    # ---------------------------------------------------------------- listing
+    def _list_raw(self, prefix: str, *, recursive: bool) -> Iterator[tuple[builtins.list[Any],
+                                                                         builtins.list[str]]]:
+        """``(blobs, prefixes)`` per page, temporaries included; each page retried alone."""
+        client, bucket, timeout = self._gc.client, self._bucket, self._timeout
+        page_size = self._gcs.list_page_size
+        delimiter = None if recursive else "/"
+        token: str | None = None
+        while True:
+            def fetch(token: str | None = token) -> tuple[builtins.list[Any], builtins.list[str],
+                                                           str | None]:
+                it = client.list_blobs(bucket, prefix=prefix or None, delimiter=delimiter,
+                                       page_size=page_size, page_token=token, retry=None,
+                                       timeout=timeout)
+                page = next(iter(it.pages), None)
+                if page is None:
+                    return [], [], None
+                blobs = list(page)
+                return blobs, sorted(page.prefixes), it.next_page_token
+
+            blobs, prefixes, token = self._call("list", prefix, fetch)
+            yield blobs, prefixes
+            if not token:
+                return
+
+    def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
+        sizes = size_cache(self._core.size_cache_ttl_secs)
+        root = self.root
+        seen: set[str] = set()  # a prefix may come back on several pages: report it once
+        for blobs, prefixes in self._list_raw(prefix, recursive=recursive):
+            metas = [_meta_from_blob(b.name, b, listing=True) for b in blobs
+                     if PARTS_MARK not in b.name]
+            keys = [m.key for m in metas]
+            prefixes = [p for p in prefixes if PARTS_MARK not in p and p not in seen]
+            seen.update(prefixes)
+            sizes.put_many([(root + m.key, m.size) for m in metas])
+            if keys or prefixes:
+                yield ListPage(keys=keys, prefixes=prefixes, metas=metas)
+
+    # ---------------------------------------------------------------- deletes
+    def _delete_one(self, key: str) -> None:
+        bucket, timeout = self._bucket, self._timeout
+        try:
+            self._call("delete", key, lambda: bucket.delete_blob(key, retry=None, timeout=timeout))
+        except NotFoundError:
+            pass  # idempotent (a retried DELETE may see its own success as 404)
+        size_cache(self._core.size_cache_ttl_secs).forget(self.uri(key))
+
+    def delete(self, key: str) -> None:
+        self._need_key(key, "delete")
+        self._delete_one(key)
+
+    def _delete_keys(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
+        if not keys:
+            return []
+        results: list[BaseException | None] = [None] * len(keys)
+
+        def one(index: int) -> None:
+            try:
+                self._need_key(keys[index], "delete")
+                self._delete_one(keys[index])
+            except Exception as exc:  # every per-key failure is reported
+                results[index] = exc
+
+        workers = min(self._gcs.delete_concurrency, len(keys))
+        if workers <= 1:
+            for i in range(len(keys)):
+                one(i)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one, range(len(keys))))
+        return [(k, e) for k, e in zip(keys, results, strict=True) if e is not None]
+
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
+        """Per-key deletes, ``delete_concurrency`` in flight; every per-key error is returned.
+
+        (The JSON batch endpoint is not used: fake-gcs-server does not implement it, and
+        per-key requests give exact per-key errors and retries.)
+        """
+        failures: list[tuple[str, BaseException]] = []
+        batch: list[str] = []
+        for key in keys:
+            batch.append(key)
+            if len(batch) == 1000:
+                failures.extend(self._delete_keys(batch))
+                batch = []
+        failures.extend(self._delete_keys(batch))
+        return failures
+
+    # ------------------------------------------------------------------ copy
+    def copy(self, src_key: str, dst_key: str) -> None:
+        """Server-side copy (``rewrite``, repeated until done for large objects)."""
+        self._need_key(src_key, "copy")
+        self._need_key(dst_key, "copy")
+        bucket, timeout = self._bucket, self._timeout
+        token: str | None = None
+        total = 0
+        while True:
+            def step(token: str | None = token) -> tuple[str | None, int]:
+                dst = bucket.blob(dst_key)
+                new_token, _done, size = dst.rewrite(bucket.blob(src_key), token=token, retry=None,
+                                                     timeout=timeout)
+                return new_token, int(size or 0)
+
+            token, total = self._call("copy", dst_key, step)
+            if not token:
+                break
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(dst_key), total)
+
+    # ------------------------------------------------------------- containers
+    def _project(self, op: str) -> str:
+        project = self._gc.project
+        if not project:
+            raise StoreError("no Google Cloud project: set GOOGLE_CLOUD_PROJECT or [gcs] project",
+                             op=op, uri=self.root, backend="gcs", endpoint=self.endpoint)
+        return project
+
+    def create_container(self, key: str = "") -> None:
+        client, timeout = self._gc.client, self._timeout
+        project = self._project("create_bucket")
+        try:
+            self._call("create_bucket", "", lambda: client.create_bucket(
+                self.bucket, project=project, retry=None, timeout=timeout))
+        except AlreadyExistsError:
+            # 409: fine when it is ours (reachable with these credentials).
+            self._call("create_bucket", "", lambda: client.get_bucket(
+                self.bucket, retry=None, timeout=timeout))
+        if key:
+            self.mkdir(key)
+
+    def delete_container(self, key: str = "") -> None:
+        bucket, timeout = self._bucket, self._timeout
+        self._call("delete_bucket", "", lambda: bucket.delete(retry=None, timeout=timeout))
+
+    def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
+        client, timeout = self._gc.client, self._timeout
+        project = self._project("list_buckets")
+        scheme = self.root.split("://", 1)[0]
+
+        def fetch() -> builtins.list[Any]:
+            return list(client.list_buckets(project=project, retry=None, timeout=timeout))
+
+        out = []
+        for b in self._call("list_buckets", "", fetch):
+            out.append({"name": b.name, "uri": f"{scheme}://{b.name}/",
+                        "creation_date": format_rfc3339(_epoch(b.time_created))})
+        return out
+
+
+def _content_length(resp: Any) -> int | None:
+    value = resp.headers.get("Content-Length")
+    return None if value is None else int(value)
+
+
+def _meta_from_blob(key: str, blob: Any, *, listing: bool = False) -> ObjectMeta:
+    extra: dict[str, Any] = {}
+    for attr, name in (("content_language", "content_language"),
+                       ("content_encoding", "content_encoding"),
+                       ("cache_control", "cache_control"),
+                       ("content_disposition", "content_disposition"),
+                       ("crc32c", "crc32c"), ("md5_hash", "md5_hash"),
+                       ("metageneration", "metageneration"), ("component_count", "component_count"),
+                       ("kms_key_name", "ssekms_key_id")):
+        value = getattr(blob, attr, None)
+        if value is not None:
+            extra[name] = value
+    if blob.generation is not None:
+        extra["generation"] = int(blob.generation)
+    created = _epoch(blob.time_created)
+    if created is not None:
+        extra["time_created"] = format_rfc3339(created)
+    return ObjectMeta(
+        key=key,
+        size=int(blob.size or 0),
+        last_modified=_epoch(blob.updated),
+        etag=blob.etag,
+        content_type=None if listing else blob.content_type,
+        storage_class=blob.storage_class or "STANDARD",
+        version_id=str(blob.generation) if blob.generation is not None else None,
+        metadata=dict(blob.metadata or {}),
+        extra=extra,
+    )
