@@ -49,13 +49,16 @@ def normalise_endpoint(value: str) -> str:
 class ClientConfig:
     """Everything that selects a distinct client: endpoint, credentials, timeouts, pool."""
 
-    __slots__ = ("key", "gcs", "retry", "endpoint_url", "mode")
+    __slots__ = ("endpoint_url", "gcs", "key", "mode", "retry")
 
     def __init__(self, gcs: GcsSettings, retry: RetrySettings) -> None:
         self.gcs = gcs
         self.retry = retry
         self.endpoint_url = normalise_endpoint(gcs.endpoint_url)
-        if gcs.auth == "anonymous":
+        emulator = bool(os.environ.get("STORAGE_EMULATOR_HOST"))
+        if gcs.auth == "anonymous" or (gcs.auth == "auto" and emulator):
+            # STORAGE_EMULATOR_HOST declares an emulator: never send (or refresh) real
+            # credentials to it, even with GOOGLE_APPLICATION_CREDENTIALS exported.
             self.mode = "anonymous"
         elif gcs.credentials_file:
             self.mode = "file"
@@ -63,7 +66,7 @@ class ClientConfig:
             self.mode = "anonymous"  # an emulator (fake-gcs-server, gcp-storage-emulator)
         else:
             self.mode = "adc"
-        self.key = (self.endpoint_url, self.mode, gcs.credentials_file, gcs.project,
+        self.key = (self.endpoint_url, self.mode, emulator, gcs.credentials_file, gcs.project,
                     gcs.max_connections, retry.connect_timeout_secs, retry.read_timeout_secs)
 
     @property
@@ -78,7 +81,7 @@ class ClientConfig:
 class GcsClient:
     """A ``google.cloud.storage.Client`` and the authorised session it sends through."""
 
-    __slots__ = ("client", "session", "project", "endpoint")
+    __slots__ = ("client", "endpoint", "project", "session")
 
     def __init__(self, client: Any, session: Any, project: str, endpoint: str) -> None:
         self.client = client
@@ -87,11 +90,19 @@ class GcsClient:
         self.endpoint = endpoint
 
 
+def _mod(name: str) -> Any:
+    """Import ``name`` untyped (google-cloud-storage ships no type information)."""
+    import importlib
+
+    return importlib.import_module(name)
+
+
 def _credentials(cfg: ClientConfig) -> tuple[Any, str]:
     """``(credentials, project)`` for ``cfg``; raises ``PermissionDeniedError`` with a how-to."""
-    import google.auth
+    google_auth = _mod("google.auth")
     from google.auth import exceptions as auth_exc
-    from google.auth.credentials import AnonymousCredentials
+
+    AnonymousCredentials = _mod("google.auth.credentials").AnonymousCredentials  # noqa: N806
 
     project = cfg.gcs.project
     fields = {"op": "connect", "backend": "gcs", "endpoint": cfg.endpoint}
@@ -100,14 +111,14 @@ def _credentials(cfg: ClientConfig) -> tuple[Any, str]:
     if cfg.mode == "file":
         path = cfg.gcs.credentials_file
         try:
-            creds, file_project = google.auth.load_credentials_from_file(path, scopes=[SCOPE])
+            creds, file_project = _load_file(path)
         except (auth_exc.DefaultCredentialsError, OSError, ValueError) as exc:
             raise PermissionDeniedError(
                 f"cannot load Google credentials from {path!r} (GOOGLE_APPLICATION_CREDENTIALS / "
                 f"[gcs] credentials_file): {exc}", **fields) from exc
         return creds, project or file_project or ""
     try:
-        creds, adc_project = google.auth.default(scopes=[SCOPE])
+        creds, adc_project = google_auth.default(scopes=[SCOPE])
     except auth_exc.DefaultCredentialsError as exc:
         raise PermissionDeniedError(
             "no Google Cloud credentials found: run `gcloud auth application-default login`, "
@@ -117,10 +128,33 @@ def _credentials(cfg: ClientConfig) -> tuple[Any, str]:
     return creds, project or adc_project or ""
 
 
+def _load_file(path: str) -> tuple[Any, str | None]:
+    """Credentials from a JSON key file, with the type-specific loaders where possible."""
+    import json
+    import warnings
+
+    with open(path, encoding="utf-8") as fh:
+        info = json.load(fh)
+    kind = info.get("type") if isinstance(info, dict) else None
+    if kind == "service_account":
+        service_account = _mod("google.oauth2.service_account")
+        creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
+        return creds, info.get("project_id")
+    if kind == "authorized_user":
+        user_credentials = _mod("google.oauth2.credentials")
+        creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=[SCOPE])
+        return creds, info.get("quota_project_id")
+    with warnings.catch_warnings():  # external_account & co.: the generic loader
+        warnings.simplefilter("ignore", DeprecationWarning)
+        creds, project = _mod("google.auth").load_credentials_from_file(path, scopes=[SCOPE])
+        return creds, project
+
+
 def _make(cfg: ClientConfig) -> GcsClient:
     import requests.adapters
-    from google.auth.transport.requests import AuthorizedSession
-    from google.cloud import storage
+
+    AuthorizedSession = _mod("google.auth.transport.requests").AuthorizedSession  # noqa: N806
+    storage = _mod("google.cloud.storage")
 
     creds, project = _credentials(cfg)
     session = AuthorizedSession(creds)

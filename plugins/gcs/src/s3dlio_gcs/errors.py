@@ -8,6 +8,7 @@ mismatches :class:`IntegrityError`; everything else fails at once.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from s3dlio.errors import (
@@ -68,12 +69,10 @@ def from_status(status: int | None, message: str, *, reasons: list[str] | None =
     elif status == 409:
         cls = AlreadyExistsError if ("exist" in lowered or "conflict" in lowered) else StoreError
     elif status == 408 or (status is not None and status >= 500) or \
-            _TRANSIENT_REASONS.intersection(reasons):
+            bool(_TRANSIENT_REASONS.intersection(reasons)):
         cls = ThrottledError if status == 503 else TransientError
     elif status == 400 and ("checksum" in lowered or "crc32c" in lowered or "md5" in lowered):
         cls = IntegrityError
-    elif status == 400 and "bucket" in lowered and "name" in lowered:
-        cls = InvalidPathError
     elif status in (400, 411, 413, 416) or _INVALID_REASONS.intersection(reasons):
         cls = InvalidPathError
     elif status in (405, 501):
@@ -103,7 +102,8 @@ def translate(exc: BaseException, *, op: str, uri: str, endpoint: str) -> StoreE
     import requests.exceptions as rexc
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
-    from google.cloud.storage import exceptions as sexc
+
+    sexc: Any = importlib.import_module("google.cloud.storage.exceptions")
 
     fields: dict[str, Any] = {"op": op, "uri": uri, "backend": "gcs", "endpoint": endpoint}
     where = endpoint or "GCS"

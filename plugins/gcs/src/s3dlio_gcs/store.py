@@ -51,7 +51,6 @@ from s3dlio.errors import (
 from s3dlio.retry import RetryPolicy
 from s3dlio.sizecache import size_cache
 from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore, UploadPart, format_rfc3339
-
 from s3dlio_gcs.client import ClientConfig, GcsClient, get_client
 from s3dlio_gcs.errors import from_status, translate
 
@@ -166,6 +165,8 @@ class GcsStore(ObjectStore):
         scheme, sep, rest = uri.partition("://")
         if not sep or scheme not in cls.schemes:
             raise InvalidPathError("not a gs:// or gcs:// URI", op="parse", uri=uri, backend="gcs")
+        if not rest:
+            return f"{scheme}://", ""  # the account: list_containers only (no bucket, no key)
         bucket, _, key = rest.partition("/")
         if not bucket:
             raise InvalidPathError(f"a {scheme}:// URI needs a bucket: {scheme}://bucket/key",
@@ -189,8 +190,10 @@ class GcsStore(ObjectStore):
                 if exc.uri is None:
                     exc.uri = self.root
                 raise
-            cached = self.__dict__["_client_cache"] = (pid, client, client.client.bucket(self.bucket))
-        return cached[1]  # type: ignore[no-any-return]
+            bucket = client.client.bucket(self.bucket) if self.bucket else None
+            cached = self.__dict__["_client_cache"] = (pid, client, bucket)
+        client_: GcsClient = cached[1]
+        return client_
 
     @property
     def _bucket(self) -> Any:
@@ -202,7 +205,8 @@ class GcsStore(ObjectStore):
         policy = self.__dict__.get("_policy_cache")
         if policy is None:
             policy = self.__dict__["_policy_cache"] = RetryPolicy(self._retry, endpoint=self.endpoint)
-        return policy  # type: ignore[no-any-return]
+        assert isinstance(policy, RetryPolicy)
+        return policy
 
     @property
     def _timeout(self) -> tuple[float, float]:
@@ -225,7 +229,13 @@ class GcsStore(ObjectStore):
 
         return self._policy.call(attempt, op=op, uri=uri, nbytes=nbytes, replayable=replayable)
 
+    def _need_bucket(self, op: str) -> None:
+        if not self.bucket:
+            raise InvalidPathError(f"this operation needs a bucket: {self.root}bucket/key", op=op,
+                                   uri=self.root, backend="gcs")
+
     def _need_key(self, key: str, op: str) -> None:
+        self._need_bucket(op)
         if not key:
             raise InvalidPathError(f"this operation needs an object key: {self.root}key",
                                    op=op, uri=self.uri(key), backend="gcs")
@@ -289,7 +299,7 @@ class GcsStore(ObjectStore):
         raw = resp.raw
         fp = getattr(raw, "_fp", None)
         direct = fp is not None and hasattr(fp, "readinto")
-        reader = fp.readinto if direct else raw.readinto
+        reader = fp.readinto if direct and fp is not None else raw.readinto
         deadline = time.monotonic() + self._policy.attempt_timeout(len(mv))
         total = len(mv)
         pos = 0
@@ -657,7 +667,7 @@ class GcsStore(ObjectStore):
             groups = [sources[i : i + COMPOSE_MAX] for i in range(0, len(sources), COMPOSE_MAX)]
             names = [f"{prefix}c{level}-{i:05d}" for i in range(len(groups))]
             with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
-                list(pool.map(lambda pair: self._compose(key, pair[0], pair[1]), zip(names, groups)))
+                list(pool.map(lambda pair: self._compose(key, pair[0], pair[1]), zip(names, groups, strict=True)))
             sources = names
             level += 1
         blob = self._compose(key, key, sources, create_only=upload_id.startswith("c"),
@@ -692,6 +702,7 @@ class GcsStore(ObjectStore):
 
     def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
         """Delete the temporaries of composite uploads older than ``older_than_s``."""
+        self._need_bucket("abort_incomplete_uploads")
         cutoff = time.time() - older_than_s
         groups: dict[tuple[str, str], list[str]] = {}
         stale: set[tuple[str, str]] = set()
@@ -718,6 +729,7 @@ class GcsStore(ObjectStore):
     def _list_raw(self, prefix: str, *, recursive: bool) -> Iterator[tuple[builtins.list[Any],
                                                                          builtins.list[str]]]:
         """``(blobs, prefixes)`` per page, temporaries included; each page retried alone."""
+        self._need_bucket("list")
         client, bucket, timeout = self._gc.client, self._bucket, self._timeout
         page_size = self._gcs.list_page_size
         delimiter = None if recursive else "/"
@@ -832,6 +844,7 @@ class GcsStore(ObjectStore):
         return project
 
     def create_container(self, key: str = "") -> None:
+        self._need_bucket("create_bucket")
         client, timeout = self._gc.client, self._timeout
         project = self._project("create_bucket")
         try:
@@ -845,6 +858,7 @@ class GcsStore(ObjectStore):
             self.mkdir(key)
 
     def delete_container(self, key: str = "") -> None:
+        self._need_bucket("delete_bucket")
         bucket, timeout = self._bucket, self._timeout
         self._call("delete_bucket", "", lambda: bucket.delete(retry=None, timeout=timeout))
 

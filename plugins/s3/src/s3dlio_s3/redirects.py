@@ -20,7 +20,39 @@ from urllib.parse import urljoin, urlsplit
 
 from s3dlio.errors import StoreError
 
-__all__ = ["install_redirects"]
+__all__ = ["ReplayableBody", "disable_region_redirector", "install_redirects"]
+
+
+class ReplayableBody:
+    """A seekable, zero-copy file view of a request body, so a 307/308 can resend it.
+
+    botocore rewinds the previous request's body before re-sending (``seek(0)``),
+    which a plain ``memoryview`` cannot do; ``read`` returns slices of the caller's
+    memory, which the socket sends without a copy.
+    """
+
+    __slots__ = ("_mv", "_pos")
+
+    def __init__(self, data: memoryview) -> None:
+        self._mv = data
+        self._pos = 0
+
+    def read(self, size: int = -1) -> memoryview:
+        end = len(self._mv) if size is None or size < 0 else min(len(self._mv), self._pos + size)
+        chunk = self._mv[self._pos : end]
+        self._pos = end
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: len(self._mv)}[whence]
+        self._pos = max(0, min(len(self._mv), base + offset))
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def __len__(self) -> int:
+        return len(self._mv)
 
 _FOLLOWED = {301, 302, 303, 307, 308}
 _HOPS = "s3dlio_redirect_hops"
@@ -31,6 +63,25 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def disable_region_redirector(client: Any) -> None:
+    """Remove botocore's S3 region redirector from ``client``.
+
+    It answers *every* 301/302/307 by asking the same endpoint for the bucket's
+    region (HeadBucket), which a redirecting proxy answers with another 307: an
+    endless recursion. Custom endpoints have no regions to discover, and with
+    following on, :func:`install_redirects` owns 3xx handling.
+    """
+    from botocore.utils import S3RegionRedirector, S3RegionRedirectorv2
+
+    events = client.meta.events
+    emitter = getattr(events, "_emitter", events)
+    for event in ("needs-retry.s3", "before-parameter-build.s3", "before-endpoint-resolution.s3"):
+        for handler in list(emitter._handlers.prefix_search(event)):
+            owner = getattr(handler, "__self__", None)
+            if isinstance(owner, (S3RegionRedirector, S3RegionRedirectorv2)):
+                events.unregister(event, handler)
 
 
 def install_redirects(client: Any, *, max_hops: int) -> None:

@@ -172,6 +172,10 @@ class S3Store(ObjectStore):
         pid = os.getpid()
         if cached is None or cached[0] != pid:
             client = make_client(self._cfg)
+            if self._s3.follow_redirects or self._endpoint_url:
+                from s3dlio_s3.redirects import disable_region_redirector
+
+                disable_region_redirector(client)
             if self._s3.follow_redirects:
                 from s3dlio_s3.redirects import install_redirects
 
@@ -217,6 +221,15 @@ class S3Store(ObjectStore):
                 f"key is {len(key.encode('utf-8', 'surrogatepass'))} bytes; S3 allows at most "
                 f"{MAX_KEY_BYTES}", op=op, uri=self.uri(key[:64]) + "…", backend="s3",
             )
+
+    def _body(self, data: memoryview) -> Any:
+        """The request body for ``data``: the memory itself, or a rewindable view of it
+        when redirects are followed (a 307/308 re-sends the body)."""
+        if self._s3.follow_redirects:
+            from s3dlio_s3.redirects import ReplayableBody
+
+            return ReplayableBody(data)
+        return data
 
     def _checksums_on(self) -> bool:
         return self._upload.checksum == "crc32c" and self.endpoint not in _no_checksum_endpoints
@@ -415,7 +428,7 @@ class S3Store(ObjectStore):
         client, bucket = self._client, self.bucket
         self._with_checksum(
             "put", key, data,
-            lambda extra: client.put_object(Bucket=bucket, Key=key, Body=data, **extra),
+            lambda extra: client.put_object(Bucket=bucket, Key=key, Body=self._body(data), **extra),
             nbytes=len(data),
         )
 
@@ -488,7 +501,7 @@ class S3Store(ObjectStore):
 
         def send(extra: dict[str, Any]) -> Any:
             return client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
-                                      PartNumber=part_number, Body=data, **extra)
+                                      PartNumber=part_number, Body=self._body(data), **extra)
 
         resp = self._with_checksum("upload_part", key, data, send, nbytes=len(data))
         return UploadPart(part_number=part_number, size=len(data), etag=resp.get("ETag"),
