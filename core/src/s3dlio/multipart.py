@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import math
 import queue
+import re
 import threading
 import time
 import warnings
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["MultipartUploadWriter", "ReservedBuffer", "check_part_list", "upload_buffer"]
 
 MiB = 1 << 20
+_MULTIPART_ETAG = re.compile(r'^"?[0-9a-fA-F]{32}-(\d+)"?$')
 _WAIT_SLICE = 0.2
 """Waits happen in short slices so Ctrl-C interrupts a blocked ``write`` promptly."""
 _GROW_AFTER = 5_000
@@ -507,11 +509,11 @@ class MultipartUploadWriter:
         check_part_list(parts, self._bytes_written, min_part_size=self._store.min_part_size,
                         max_parts=self._store.max_parts, uri=self.uri)
         etag = self._complete(parts)
-        if etag and "-" in etag.strip('"'):
-            suffix = etag.strip('"').rsplit("-", 1)[1]
-            if suffix.isdigit() and int(suffix) != len(parts):
-                raise IntegrityError(f"completed ETag {etag} does not name {len(parts)} parts",
-                                     op="complete_upload", uri=self.uri)
+        # S3-style multipart ETags are "<md5 of part md5s>-<part count>".
+        match = _MULTIPART_ETAG.match(etag or "")
+        if match and int(match.group(1)) != len(parts):
+            raise IntegrityError(f"completed ETag {etag} does not name {len(parts)} parts",
+                                 op="complete_upload", uri=self.uri)
         if self._verify:
             self._verify_size()
         return self._info_dict(etag, len(parts))

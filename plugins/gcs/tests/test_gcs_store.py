@@ -117,7 +117,7 @@ def test_aborted_writer_leaves_no_object_and_no_temporaries(bucket: str) -> None
         writer.write(_payload(3 * MiB + 1))
         writer.flush()
         raise RuntimeError("boom")
-    store, key = s3dlio_gcs.gcs_store(uri)
+    store, _ = s3dlio_gcs.gcs_store(uri)
     assert not s3dlio.exists(uri)
     assert _raw_names(store) == []
     # An explicit abort after parts were uploaded cleans up the same way.

@@ -102,7 +102,7 @@ def _credentials(cfg: ClientConfig) -> tuple[Any, str]:
     google_auth = _mod("google.auth")
     from google.auth import exceptions as auth_exc
 
-    AnonymousCredentials = _mod("google.auth.credentials").AnonymousCredentials  # noqa: N806
+    AnonymousCredentials = _mod("google.auth.credentials").AnonymousCredentials
 
     project = cfg.gcs.project
     fields = {"op": "connect", "backend": "gcs", "endpoint": cfg.endpoint}
@@ -153,7 +153,7 @@ def _load_file(path: str) -> tuple[Any, str | None]:
 def _make(cfg: ClientConfig) -> GcsClient:
     import requests.adapters
 
-    AuthorizedSession = _mod("google.auth.transport.requests").AuthorizedSession  # noqa: N806
+    AuthorizedSession = _mod("google.auth.transport.requests").AuthorizedSession
     storage = _mod("google.cloud.storage")
 
     creds, project = _credentials(cfg)

@@ -667,7 +667,10 @@ class GcsStore(ObjectStore):
             groups = [sources[i : i + COMPOSE_MAX] for i in range(0, len(sources), COMPOSE_MAX)]
             names = [f"{prefix}c{level}-{i:05d}" for i in range(len(groups))]
             with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
-                list(pool.map(lambda pair: self._compose(key, pair[0], pair[1]), zip(names, groups, strict=True)))
+                futures = [pool.submit(self._compose, key, name, group)
+                           for name, group in zip(names, groups, strict=True)]
+                for fut in futures:
+                    fut.result()
             sources = names
             level += 1
         blob = self._compose(key, key, sources, create_only=upload_id.startswith("c"),
