@@ -264,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
             env.pop(k, None)
         import boto3
 
-        admin = boto3.client("s3", endpoint_url=server.info.endpoint_url)
+        admin = boto3.client("s3", endpoint_url=server.info.endpoint_url, region_name=server.info.region,
+                             aws_access_key_id=server.info.access_key,
+                             aws_secret_access_key=server.info.secret_key)
         try:
             for impl in impls:
                 bucket = f"s3bench-{impl}"
