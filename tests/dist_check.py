@@ -53,7 +53,10 @@ PACKAGES = {
 }
 DISTS = tuple(PACKAGES)
 #: entry-point name -> plugin module, for every plugin distribution
-PLUGINS = {name: f"s3dlio_{name}.plugin" for name in ("posix", "direct", "datagen", "oplog", "loaders", "s3", "gcs")}
+PLUGINS = {
+    name: f"s3dlio_{name}.plugin"
+    for name in ("posix", "direct", "datagen", "oplog", "loaders", "s3", "gcs")
+}
 
 PROBE = r"""
 import importlib, importlib.metadata as md, json, sys

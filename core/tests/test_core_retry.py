@@ -153,7 +153,7 @@ def test_each_failed_attempt_is_an_oplog_row() -> None:
     rec = RowRecorder()
     previous = recording.install_recorder(rec)
     try:
-        policy.call(Flaky(ThrottledError("SlowDown"), TransientError("reset")), op="GET",
+        policy.call(Flaky(ThrottledError("SlowDown"), TransientError("reset")), op="get",
                     uri="s3://bucket/key")
     finally:
         recording.install_recorder(previous)

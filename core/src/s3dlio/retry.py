@@ -210,7 +210,7 @@ class RetryPolicy:
                     raise
                 spent += max(cost, 0)
                 if span is not None and rec is not None:
-                    rec.finish(span, op, n_objects=1, nbytes=0, endpoint=self.endpoint,
+                    rec.finish(span, _oplog_op(op), n_objects=1, nbytes=0, endpoint=self.endpoint,
                                file=_file_of(uri),
                                error=f"retry {number}/{limit}: {type(exc).__name__}: {exc}")
                 self._sleep(self.backoff(number, exc))
@@ -229,6 +229,20 @@ class RetryPolicy:
             else:
                 self.quota.release(spent)
             return result
+
+
+_OPLOG_OPS = {
+    "get": "GET", "get_range": "GET", "stat": "STAT", "head": "STAT", "list": "LIST",
+    "list_uploads": "LIST", "delete": "DELETE", "copy": "COPY", "put": "PUT", "upload": "PUT",
+    "create_upload": "PUT", "upload_part": "PUT", "complete_upload": "PUT", "abort_upload": "PUT",
+    "mkdir": "MKDIR", "create_bucket": "CREATE_CONTAINER", "delete_bucket": "DELETE_CONTAINER",
+    "list_buckets": "LIST",
+}
+
+
+def _oplog_op(op: str) -> str:
+    """warp's op name (OPLOG.md §3) for a backend's operation name."""
+    return _OPLOG_OPS.get(op, op.upper())
 
 
 def _finalise(exc: StoreError, attempts: int) -> None:
