@@ -82,7 +82,8 @@ class FaultProxy:
     """
 
     def __init__(self, target: str, *, status: int = 503, code: str = "SlowDown", fail: int = 2,
-                 retry_after: str | None = None, hang: bool = False) -> None:
+                 retry_after: str | None = None, hang: bool = False,
+                 headers: dict[str, str] | None = None) -> None:
         import http.client
         import http.server
         import threading
@@ -90,6 +91,7 @@ class FaultProxy:
 
         self.seen = 0
         self._lock = threading.Lock()
+        extra_headers = dict(headers or {})
         target_parts = urllib.parse.urlsplit(target)
         proxy = self
 
@@ -118,6 +120,8 @@ class FaultProxy:
                     self.send_header("x-amz-request-id", f"fault-{proxy.seen}")
                     if retry_after:
                         self.send_header("Retry-After", retry_after)
+                    for name, value in extra_headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(payload)
                     return

@@ -419,6 +419,19 @@ def test_client_errors_are_not_retried(bucket: str, moto: Any, monkeypatch: pyte
         assert info.value.attempts == 1 and proxy.seen == 1
 
 
+def test_wrong_region_names_the_right_one(bucket: str, moto: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto and SeaweedFS serve any region; AWS answers a wrong one like this proxy.
+    with FaultProxy(moto.endpoint_url, status=301, code="PermanentRedirect", fail=100,
+                    headers={"x-amz-bucket-region": "eu-west-1"}) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint_url)
+        rt.reset()
+        with pytest.raises(StoreError, match="AWS_REGION=eu-west-1") as info:
+            s3dlio.get(bucket + "x")
+        assert info.value.status == 301 and info.value.attempts == 1
+
+
 def test_read_timeout_is_store_timeout(bucket: str, moto: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     with FaultProxy(moto.endpoint_url, hang=True, fail=100) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)

@@ -84,9 +84,15 @@ def _client_error(exc: Any, op: str, uri: str, endpoint: str) -> StoreError:
         cls = NotSupportedError
     elif isinstance(status, int) and 300 <= status < 400:
         cls = StoreError
-        location = headers.get("location") or error.get("Endpoint") or ""
-        message = (f"redirected ({status}) to {location or 'another endpoint'}; "
-                   "set S3DLIO_FOLLOW_REDIRECTS=1 to follow, or check the region/endpoint")
+        region = headers.get("x-amz-bucket-region")
+        if region or code == "PermanentRedirect":
+            message = (f"{code or status}: the bucket is in another region"
+                       + (f" ({region}); set AWS_REGION={region}" if region else
+                          "; set AWS_REGION to the bucket's region"))
+        else:
+            location = headers.get("location") or error.get("Endpoint") or ""
+            message = (f"redirected ({status}) to {location or 'another endpoint'}; "
+                       "set S3DLIO_FOLLOW_REDIRECTS=1 to follow, or check the endpoint")
     else:
         cls = StoreError
     err = cls(f"{code}: {message}" if code and not message.startswith(code) else message, **fields)
