@@ -39,7 +39,8 @@ REPO = os.path.dirname(HERE)
 SOURCE_DIRS = tuple(
     os.path.join(REPO, d) + os.sep
     for d in ("core/src", "plugins/posix/src", "plugins/direct/src", "plugins/datagen/src",
-              "plugins/oplog/src", "plugins/loaders/src", "plugins/s3/src", "plugins/gcs/src")
+              "plugins/oplog/src", "plugins/loaders/src", "plugins/s3/src", "plugins/gcs/src",
+              "plugins/azure/src")
 )
 PACKAGES = {
     "s3dlio_core": "s3dlio",
@@ -50,19 +51,21 @@ PACKAGES = {
     "s3dlio_loaders": "s3dlio_loaders",
     "s3dlio_s3": "s3dlio_s3",
     "s3dlio_gcs": "s3dlio_gcs",
+    "s3dlio_azure": "s3dlio_azure",
 }
 DISTS = tuple(PACKAGES)
 #: entry-point name -> plugin module, for every plugin distribution
 PLUGINS = {
     name: f"s3dlio_{name}.plugin"
-    for name in ("posix", "direct", "datagen", "oplog", "loaders", "s3", "gcs")
+    for name in ("posix", "direct", "datagen", "oplog", "loaders", "s3", "gcs", "azure")
 }
 
 PROBE = r"""
 import importlib, importlib.metadata as md, json, sys
 out = {"modules": {}, "entry_points": {}, "schemes": [], "testing": [], "errors": []}
 for name in ("s3dlio", "s3dlio_posix", "s3dlio_direct", "s3dlio_datagen", "s3dlio_oplog",
-             "s3dlio_loaders", "s3dlio_s3", "s3dlio_gcs", "s3dlio.testing"):
+             "s3dlio_loaders", "s3dlio_s3", "s3dlio_gcs",
+             "s3dlio_azure", "s3dlio.testing"):
     try:
         out["modules"][name] = importlib.import_module(name).__file__
     except Exception as exc:
@@ -121,6 +124,12 @@ class TestInstalledGcsContracts(PluginContractChecks):
     @pytest.fixture
     def plugin_module(self):
         return "s3dlio_gcs.plugin"
+
+
+class TestInstalledAzureContracts(PluginContractChecks):
+    @pytest.fixture
+    def plugin_module(self):
+        return "s3dlio_azure.plugin"
 '''
 
 
@@ -187,7 +196,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     eps = probe["entry_points"]
     for name, module in PLUGINS.items():
         check(eps.get(name) == module, f"entry point s3dlio:{name} ({eps.get(name)})")
-    for scheme in ("file", "direct", "s3", "gs"):
+    for scheme in ("file", "direct", "s3", "gs", "az"):
         check(scheme in probe["schemes"], f"runtime serves {scheme}:// (schemes: {probe['schemes']})")
     failed = [r for r in probe.get("reports", []) if r["status"] == "failed"]
     check(not failed, f"every plugin loaded ({failed or 'no failures'})")

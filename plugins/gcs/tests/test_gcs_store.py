@@ -407,6 +407,7 @@ def test_status_mapping(status: int, reasons: list[str], cls: type[StoreError]) 
 def test_sdk_exceptions_are_translated() -> None:
     import requests
     from google.api_core import exceptions as gexc
+
     from s3dlio_gcs.errors import translate
 
     assert isinstance(translate(gexc.TooManyRequests("slow"), op="get", uri="u", endpoint="e"),

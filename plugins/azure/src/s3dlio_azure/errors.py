@@ -51,7 +51,8 @@ def _http_error(exc: Any, op: str, uri: str, endpoint: str, sas: bool) -> StoreE
     response = getattr(exc, "response", None)
     status = getattr(exc, "status_code", None) or getattr(response, "status_code", None)
     headers: Any = getattr(response, "headers", None) or {}
-    code = str(getattr(exc, "error_code", None) or headers.get("x-ms-error-code") or "")
+    raw_code = getattr(exc, "error_code", None) or headers.get("x-ms-error-code") or ""
+    code = str(getattr(raw_code, "value", raw_code))
     request_id = headers.get("x-ms-request-id") or None
     message = str(getattr(exc, "reason", None) or getattr(exc, "message", None) or exc)
     message = message.splitlines()[0] if message else (code or "request failed")
@@ -60,15 +61,17 @@ def _http_error(exc: Any, op: str, uri: str, endpoint: str, sas: bool) -> StoreE
     cls: type[StoreError]
     if code in _NOT_FOUND or status == 404:
         cls = NotFoundError
+        if code == "ResourceNotFound":
+            message += " (does the storage account exist at this endpoint?)"
     elif code in _PRECONDITION or status == 412:
         cls = PreconditionError
     elif code in _THROTTLED or status in (429, 503):
         cls = ThrottledError
-    elif code in _INTEGRITY:
-        cls = IntegrityError
+    elif code in _INTEGRITY or ("md5" in message.lower() and "match" in message.lower()):
+        cls = IntegrityError  # Azurite answers a bad Content-MD5 with InvalidOperation
     elif code in _DENIED or status in (401, 403):
         cls = PermissionDeniedError
-        if sas and code == "AuthenticationFailed":
+        if sas:
             message += " (is the SAS token expired, or missing a permission?)"
     elif code in _EXISTS:
         cls = AlreadyExistsError

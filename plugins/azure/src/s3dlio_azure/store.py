@@ -1,0 +1,869 @@
+"""``AzureStore``: the ``az://`` / ``azure://`` backend on azure-storage-blob.
+
+URIs are ``az://account/container/key``; the store root is ``az://account/container/``
+(``az://account/`` serves ``list_containers`` only).
+
+* Every request runs under core's :class:`~s3dlio.retry.RetryPolicy` (SDK retries off).
+* Small writes are one Put Blob with a transactional MD5; large ones go through core's
+  :class:`~s3dlio.multipart.MultipartUploadWriter`: each part is a Put Block (its own
+  MD5) with a block id derived from the upload id and part number, and Put Block List
+  publishes them in part order. An aborted upload commits nothing; its uncommitted
+  blocks are garbage-collected by the service (after 7 days) and are never visible.
+* Whole objects carry their CRC-32C in blob metadata ``s3dlio_crc32c`` (multipart: the
+  part CRCs combined), checked on whole-object reads. Ranged reads up to 4 MiB ask for
+  the range's MD5 (``x-ms-range-get-content-md5``).
+* Large reads use core's range engine: the first GET (8 MiB) tells the size and is kept
+  as the first part; the rest is fetched as concurrent ranged GETs (``If-Match`` the
+  first ETag) into one preallocated buffer. The SDK hands each response body over as
+  ``bytes``, which is copied once into the buffer (azure-storage-blob has no
+  ``readinto(memoryview)`` path).
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import calendar
+import functools
+import hashlib
+import os
+import re
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from s3dlio.bytesview import BytesView
+from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
+from s3dlio.errors import (
+    IntegrityError,
+    InvalidPathError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreError,
+    StoreTimeoutError,
+    TransientError,
+)
+from s3dlio.retry import RetryPolicy
+from s3dlio.sizecache import size_cache
+from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore, UploadPart, format_rfc3339
+from s3dlio_azure.client import (
+    GET_CHUNK,
+    Credentials,
+    account_endpoint,
+    make_service_client,
+    resolve_credentials,
+)
+from s3dlio_azure.errors import translate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from s3dlio.config import Settings
+
+__all__ = ["CRC_METADATA", "AzureStore", "crc32c_combine", "validate_account_name",
+           "validate_container_name"]
+
+T = TypeVar("T")
+MiB = 1 << 20
+MAX_KEY_CHARS = 1024
+MAX_BLOCK_SIZE = 4000 * MiB
+MD5_RANGE_LIMIT = 4 * MiB
+"""The service returns a range's MD5 only for ranges up to 4 MiB."""
+BATCH_DELETE_SIZE = 256
+CRC_METADATA = "s3dlio_crc32c"
+
+_ACCOUNT_RE = re.compile(r"^[a-z0-9]{3,24}$")
+_CONTAINER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+_SPECIAL_CONTAINERS = ("$root", "$logs", "$web")
+_URI_FORM = "az://account/container/key"
+
+_no_batch_endpoints: set[str] = set()
+"""Endpoints whose Blob Batch request failed (Azurite, proxies): per-key deletes there."""
+
+
+def validate_account_name(account: str, uri: str) -> None:
+    if not _ACCOUNT_RE.match(account):
+        hint = ""
+        if _CONTAINER_RE.match(account):
+            hint = f" (URIs are {_URI_FORM}: is {account!r} a container? put the account first)"
+        raise InvalidPathError(
+            f"invalid storage account name {account!r}: 3 to 24 lowercase letters and digits{hint}",
+            op="parse", uri=uri, backend="azure")
+
+
+def validate_container_name(container: str, uri: str) -> None:
+    """Raise ``InvalidPathError`` for a container name Azure would refuse.
+
+    Rules: 3–63 characters of lowercase letters, digits and ``-``; starts and ends with a
+    letter or digit; no ``--``. ``$root``, ``$logs`` and ``$web`` are allowed.
+    """
+    if container in _SPECIAL_CONTAINERS or _CONTAINER_RE.match(container):
+        return
+    if len(container) < 3 or len(container) > 63:
+        problem = "must be 3 to 63 characters long"
+    elif container != container.lower():
+        problem = "must be lower case"
+    elif "--" in container:
+        problem = "must not contain consecutive hyphens"
+    else:
+        problem = "may hold only a-z, 0-9 and '-', and must start and end with a letter or digit"
+    raise InvalidPathError(f"invalid container name {container!r}: {problem}", op="parse", uri=uri,
+                           backend="azure")
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(calendar.timegm(value.utctimetuple()) + value.microsecond / 1e6)
+    except AttributeError:
+        return None
+
+
+# ------------------------------------------------------------------ CRC-32C helpers
+def _crc32c(data: memoryview | bytes, value: int = 0) -> int:
+    import crc32c
+
+    return int(crc32c.crc32c(data, value))
+
+
+def _crc_text(value: int) -> str:
+    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
+
+
+_POLY = 0x82F63B78  # CRC-32C, reflected
+
+
+def _gf2_times(mat: Sequence[int], vec: int) -> int:
+    out = 0
+    i = 0
+    while vec:
+        if vec & 1:
+            out ^= mat[i]
+        vec >>= 1
+        i += 1
+    return out
+
+
+def _gf2_compose(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
+    """The operator ``a ∘ b`` (apply ``b``, then ``a``)."""
+    return tuple(_gf2_times(a, col) for col in b)
+
+
+@functools.lru_cache(maxsize=64)
+def _zeros_operator(nbytes: int) -> tuple[int, ...]:
+    """The linear operator that appends ``nbytes`` zero bytes to a CRC-32C register."""
+    bit = (_POLY, *(1 << n for n in range(31)))  # one zero bit
+    square = bit
+    for _ in range(3):  # 2, 4, 8 zero bits: one zero byte
+        square = _gf2_compose(square, square)
+    result = tuple(1 << n for n in range(32))  # identity
+    while nbytes:
+        if nbytes & 1:
+            result = _gf2_compose(square, result)
+        square = _gf2_compose(square, square)
+        nbytes >>= 1
+    return result
+
+
+def crc32c_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC-32C of ``A + B`` from ``crc(A)``, ``crc(B)`` and ``len(B)`` (zlib's combine)."""
+    if len2 <= 0:
+        return crc1
+    return _gf2_times(_zeros_operator(len2), crc1) ^ crc2
+
+
+class _Sink:
+    """A write-only stream over a memoryview (what the SDK's ``readinto`` writes to)."""
+
+    __slots__ = ("mv", "pos")
+
+    def __init__(self, mv: memoryview) -> None:
+        self.mv = mv
+        self.pos = 0
+
+    def write(self, data: Any) -> int:
+        n = len(data)
+        end = self.pos + n
+        if end > len(self.mv):
+            raise IntegrityError(f"the service sent more than the {len(self.mv)} bytes announced")
+        self.mv[self.pos:end] = data
+        self.pos = end
+        return n
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class AzureStore(ObjectStore):
+    """Blobs of one container (``az://account/container/``) or one account (``az://account/``)."""
+
+    backend: ClassVar[str] = "azure"
+    schemes: ClassVar[tuple[str, ...]] = ("az", "azure")
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.MULTIPART, Capability.GET_INTO, Capability.BUCKETS, Capability.SERVER_COPY,
+    })
+    min_part_size: ClassVar[int] = 1
+    """Blocks have no minimum size; the writer's default part size ([upload]) applies."""
+    max_parts: ClassVar[int] = 50_000
+    _transient: ClassVar[tuple[str, ...]] = ("_client_cache", "_policy_cache", "_lock_cache")
+
+    def __init__(self, root: str, settings: Settings) -> None:
+        super().__init__(root, settings)
+        self._az = settings.section("azure")
+        self._retry = settings.section("retry")
+        self._upload = settings.section("upload")
+        self._core = settings.core
+        self.scheme, rest = root.split("://", 1)
+        account, _, container = rest.rstrip("/").partition("/")
+        self.account = account
+        self.container = container
+        self._uploads: dict[str, str | None] = {}
+        self.last_delete_path: str | None = None
+        """``"batch"`` or ``"per-key"``: how the last ``delete_many`` batch was deleted."""
+
+    # ----------------------------------------------------------------- naming
+    @classmethod
+    def split_uri(cls, uri: str) -> tuple[str, str]:
+        scheme, sep, rest = uri.partition("://")
+        if not sep or scheme not in cls.schemes:
+            raise InvalidPathError(f"not an az:// URI ({_URI_FORM})", op="parse", uri=uri,
+                                   backend="azure")
+        account, _, remainder = rest.partition("/")
+        if not account:
+            raise InvalidPathError(f"an {scheme}:// URI needs a storage account: {_URI_FORM}",
+                                   op="parse", uri=uri, backend="azure")
+        validate_account_name(account, uri)
+        container, _, key = remainder.partition("/")
+        if not container:
+            if key:
+                raise InvalidPathError(f"an {scheme}:// URI needs a container: {_URI_FORM}",
+                                       op="parse", uri=uri, backend="azure")
+            return f"{scheme}://{account}/", ""
+        validate_container_name(container, uri)
+        return f"{scheme}://{account}/{container}/", key
+
+    @property
+    def endpoint(self) -> str:
+        cached = self.__dict__.get("_client_cache")
+        if cached is not None:
+            return str(cached[2].endpoint)
+        try:  # no network: the same choice the client will make
+            return resolve_credentials(self._az, self.account).endpoint
+        except Exception:
+            pass
+        try:
+            return account_endpoint(self._az.endpoint_url, self.account, self._az.endpoint_suffix)
+        except Exception:
+            return f"https://{self.account}.blob.{self._az.endpoint_suffix}"
+
+    # --------------------------------------------------------------- plumbing
+    def _clients(self) -> tuple[Any, Any, Credentials]:
+        """``(service client, container client, credentials)`` of this process."""
+        cached = self.__dict__.get("_client_cache")
+        pid = os.getpid()
+        if cached is None or cached[0] != pid:
+            with self._lock:
+                cached = self.__dict__.get("_client_cache")
+                if cached is None or cached[0] != pid:
+                    creds = resolve_credentials(self._az, self.account)
+                    service = make_service_client(creds, self.account, self._az, self._retry)
+                    container = service.get_container_client(self.container) if self.container else None
+                    cached = (pid, service, creds, container)
+                    self.__dict__["_client_cache"] = cached
+        return cached[1], cached[3], cached[2]
+
+    @property
+    def _lock(self) -> threading.Lock:
+        lock = self.__dict__.get("_lock_cache")
+        if lock is None:
+            lock = self.__dict__.setdefault("_lock_cache", threading.Lock())
+        assert isinstance(lock, type(threading.Lock()))
+        return lock
+
+    @property
+    def _service(self) -> Any:
+        return self._clients()[0]
+
+    @property
+    def _container(self) -> Any:
+        return self._clients()[1]
+
+    def _blob(self, key: str) -> Any:
+        return self._container.get_blob_client(key)
+
+    @property
+    def _policy(self) -> RetryPolicy:
+        policy = self.__dict__.get("_policy_cache")
+        if policy is None:
+            policy = self.__dict__["_policy_cache"] = RetryPolicy(self._retry, endpoint=self.endpoint)
+        assert isinstance(policy, RetryPolicy)
+        return policy
+
+    def _uses_sas(self) -> bool:
+        cached = self.__dict__.get("_client_cache")
+        return cached is not None and cached[2].sas is not None
+
+    def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
+        return translate(exc, op=op, uri=self.uri(key), endpoint=self.endpoint, sas=self._uses_sas())
+
+    def _call(self, op: str, key: str, fn: Callable[[], T], *, nbytes: int = 0,
+              replayable: bool = True) -> T:
+        uri = self.uri(key)
+
+        def attempt() -> T:
+            try:
+                return fn()
+            except StoreError as exc:
+                if exc.uri is None:
+                    exc.uri, exc.op, exc.backend = uri, exc.op or op, "azure"
+                    exc.endpoint = exc.endpoint or self.endpoint
+                    exc.args = (exc._render(),)
+                raise
+            except Exception as exc:
+                raise self._translate(exc, op, key) from exc
+
+        return self._policy.call(attempt, op=op, uri=uri, nbytes=nbytes, replayable=replayable)
+
+    def _need_container(self, op: str) -> None:
+        if not self.container:
+            raise InvalidPathError(f"this operation needs a container: {_URI_FORM}", op=op,
+                                   uri=self.root, backend="azure")
+
+    def _need_key(self, key: str, op: str) -> None:
+        self._need_container(op)
+        if not key:
+            raise InvalidPathError(f"this operation needs a blob name: {_URI_FORM}", op=op,
+                                   uri=self.uri(key), backend="azure")
+        if len(key) > MAX_KEY_CHARS:
+            raise InvalidPathError(f"blob name is {len(key)} characters; Azure allows at most "
+                                   f"{MAX_KEY_CHARS}", op=op, uri=self.uri(key[:64]) + "…",
+                                   backend="azure")
+        if "\x00" in key or key.encode("utf-8", "surrogatepass") != key.encode("utf-8", "replace"):
+            raise InvalidPathError("blob names must be valid Unicode without NUL characters", op=op,
+                                   uri=self.uri(repr(key)[1:-1]), backend="azure")
+
+    def _md5_on(self) -> bool:
+        return bool(self._upload.checksum != "none")
+
+    def _crc_on(self) -> bool:
+        return bool(self._upload.checksum == "crc32c")
+
+    def _check_crc(self, key: str, mv: memoryview, metadata: Any) -> None:
+        expected = (metadata or {}).get(CRC_METADATA)
+        if not expected or not self._crc_on():
+            return
+        got = _crc_text(_crc32c(mv))
+        if got != expected:
+            raise IntegrityError(f"CRC-32C mismatch: stored {expected}, read {got}", op="get",
+                                 uri=self.uri(key), backend="azure", endpoint=self.endpoint)
+
+    # ------------------------------------------------------------------ reads
+    def get(self, key: str) -> BytesView:
+        self._need_key(key, "get")
+        uri = self.uri(key)
+        core = self._core
+        threshold = core.range_threshold_mb * MiB if core.range_optimization else None
+        sizes = size_cache(core.size_cache_ttl_secs)
+        known = sizes.get(uri) if threshold is not None else None
+        if known is not None and threshold is not None and known >= threshold:
+            return self._get_split(key, known, None)
+        holder: list[Any] = []
+
+        def attempt() -> BytesView | None:
+            dl = self._blob(key).download_blob(max_concurrency=1)
+            size = int(dl.size)
+            if threshold is not None and size >= threshold and size > GET_CHUNK:
+                holder[:] = [dl]
+                return None
+            view, mv = BytesView.allocate(size)
+            with mv:
+                got = dl.readinto(_Sink(mv))
+                if got != size:
+                    raise IntegrityError(f"short body: got {got} of {size} bytes", op="get",
+                                         uri=uri, backend="azure", endpoint=self.endpoint)
+                self._check_crc(key, mv, dl.properties.metadata)
+            return view
+
+        result = self._call("get", key, attempt)
+        if result is not None:
+            sizes.put(uri, len(result))
+            return result
+        dl = holder[0]
+        size = int(dl.size)
+        sizes.put(uri, size)
+        return self._get_split(key, size, dl)
+
+    def _get_split(self, key: str, size: int, first: Any | None) -> BytesView:
+        """Concurrent ranged GETs into one buffer; ``first`` is the first GET's downloader."""
+        core = self._core
+        chunk = core.chunk_size or default_chunk_size(size)
+        concurrency = core.range_concurrency or default_concurrency(size)
+        view, mv = BytesView.allocate(size)
+        etag: str | None = None
+        metadata: Any = None
+        start = 0
+        if first is not None:
+            etag = first.properties.etag
+            metadata = first.properties.metadata
+            # The first GET's body, already received: with max_chunk_get_size equal to
+            # max_single_get_size the SDK's first chunk is exactly that body (no request).
+            head = next(first.chunks())
+            start = min(len(head), size)
+            mv[:start] = head[:start]
+
+        def read_at(offset: int, part: memoryview) -> int:
+            return self._range_into(key, start + offset, part, if_match=etag)
+
+        with mv:
+            if size > start:
+                parallel_read_into(read_at, size - start, mv[start:], chunk_size=chunk,
+                                   concurrency=concurrency, what=self.uri(key))
+            if metadata is not None:
+                self._check_crc(key, mv, metadata)
+        return view
+
+    def _range_into(self, key: str, offset: int, buf: memoryview, *, if_match: str | None = None) -> int:
+        length = len(buf)
+        if length == 0:
+            return 0
+        kwargs: dict[str, Any] = {"max_concurrency": 1}
+        if self._md5_on() and length <= MD5_RANGE_LIMIT:
+            kwargs["validate_content"] = True
+        if if_match:
+            from azure.core import MatchConditions
+
+            kwargs["etag"] = if_match
+            kwargs["match_condition"] = MatchConditions.IfNotModified
+
+        def attempt() -> int:
+            try:
+                dl = self._blob(key).download_blob(offset=offset, length=length, **kwargs)
+            except Exception as exc:
+                if getattr(exc, "status_code", None) == 416:
+                    return 0  # offset at or past the end: nothing to read
+                raise
+            got = int(dl.size)
+            n = int(dl.readinto(_Sink(buf[:got])))
+            if n != got:
+                raise IntegrityError(f"short body: {n} of {got} bytes", op="get", uri=self.uri(key),
+                                     backend="azure", endpoint=self.endpoint)
+            return n
+
+        return self._call("get", key, attempt, nbytes=length)
+
+    def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
+        self._need_key(key, "get_range")
+        if offset < 0:
+            raise ValueError(f"get_range: offset must be >= 0 ({self.uri(key)})")
+        return self._range_into(key, offset, buf)
+
+    def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
+        self._need_key(key, "get_range")
+        if offset < 0 or (length is not None and length < 0):
+            raise ValueError(f"get_range: offset and length must be >= 0 ({self.uri(key)})")
+        if length == 0:
+            return BytesView()
+        if length is None or length > MD5_RANGE_LIMIT:
+            size = size_cache(self._core.size_cache_ttl_secs).get(self.uri(key))
+            if size is None:
+                size = self.head(key).size
+            if offset >= size:
+                return BytesView()
+            length = size - offset if length is None else min(length, size - offset)
+        view, mv = BytesView.allocate(length)
+        with mv:
+            got = self._range_into(key, offset, mv)
+        if got != length:
+            view._truncate(got)
+        return view
+
+    def head(self, key: str) -> ObjectMeta:
+        self._need_key(key, "stat")
+        props = self._call("stat", key, lambda: self._blob(key).get_blob_properties())
+        meta = _meta_from_props(key, props)
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), meta.size)
+        return meta
+
+    # ----------------------------------------------------------------- writes
+    def put(self, key: str, data: memoryview) -> None:
+        self._need_key(key, "put")
+        n = len(data)
+        upload = self._upload
+        if n >= upload.multipart_threshold_mb * MiB:
+            from s3dlio.multipart import upload_buffer
+
+            upload_buffer(self, key, data, part_size=max(upload.part_size_mb * MiB, self.min_part_size),
+                          max_in_flight=upload.max_in_flight or 8)
+        else:
+            self._put_single(key, data)
+            if upload.put_verify:
+                self._verify_put(key, data)
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), n)
+
+    def _put_single(self, key: str, data: memoryview, *, content_type: str | None = None) -> None:
+        # Put Blob takes bytes (a memoryview would be iterated as ints): share the
+        # caller's bytes object when the view covers all of it, else copy once.
+        obj = data.obj
+        payload = obj if isinstance(obj, bytes) and len(obj) == len(data) else data.tobytes()
+        kwargs: dict[str, Any] = {"overwrite": True, "length": len(payload),
+                                  "validate_content": self._md5_on()}
+        if self._crc_on():
+            kwargs["metadata"] = {CRC_METADATA: _crc_text(_crc32c(data))}
+        if content_type:
+            from azure.storage.blob import ContentSettings
+
+            kwargs["content_settings"] = ContentSettings(content_type=content_type)
+        self._call("put", key, lambda: self._blob(key).upload_blob(payload, **kwargs), nbytes=len(data))
+
+    def _verify_put(self, key: str, data: memoryview) -> None:
+        """RELIABILITY.md §3.4: HEAD after PUT; a wrong size is deleted and re-sent."""
+        upload = self._upload
+        for attempt in range(1, upload.put_max_retries + 1):
+            try:
+                size = self.head(key).size
+            except StoreError as exc:
+                warnings.warn(f"verifying {self.uri(key)} failed ({exc}); the write stands",
+                              stacklevel=3)
+                return
+            if size == len(data):
+                return
+            self.delete(key)
+            if attempt == upload.put_max_retries:
+                break
+            time.sleep(upload.put_retry_delay_ms / 1000.0)
+            self._put_single(key, data)
+        raise IntegrityError(f"stored size differs from {len(data)} bytes after "
+                             f"{upload.put_max_retries} uploads", op="put", uri=self.uri(key),
+                             backend="azure")
+
+    def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
+        from s3dlio.multipart import MultipartUploadWriter
+
+        self._need_key(key, "put")
+        with MultipartUploadWriter.for_store(self, key, record=False) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+            return int(writer.close()["total_bytes"])
+
+    def put_file(self, key: str, path: str) -> int:
+        from s3dlio.multipart import MultipartUploadWriter
+
+        self._need_key(key, "upload")
+        size = os.path.getsize(path)
+        if size < self._upload.multipart_threshold_mb * MiB:
+            return super().put_file(key, path)
+        with open(path, "rb", buffering=0) as fh, MultipartUploadWriter.for_store(
+            self, key, record=False, expected_size=size
+        ) as writer:
+            while True:
+                view = writer.reserve(8 * MiB)
+                n = fh.readinto(view)
+                writer.commit(n or 0)
+                if not n:
+                    break
+            info = writer.close()
+        if info["total_bytes"] != size:
+            raise IntegrityError(f"uploaded {info['total_bytes']} bytes of a {size}-byte file",
+                                 op="upload", uri=self.uri(key), backend="azure")
+        return size
+
+    # ------------------------------------------------------ staged-block uploads
+    @staticmethod
+    def block_id(upload_id: str, part_number: int) -> str:
+        """The (pre-base64) block id of a part: equal length for every part of an upload."""
+        return f"{upload_id}-{part_number:06d}"
+
+    def create_upload(self, key: str, *, content_type: str | None = None) -> str:
+        self._need_key(key, "put")
+        upload_id = uuid.uuid4().hex[:24]
+        self._uploads[upload_id] = content_type
+        return upload_id
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
+        if not 1 <= part_number <= self.max_parts:
+            raise InvalidPathError(f"part number {part_number} is outside 1..{self.max_parts}",
+                                   op="upload_part", uri=self.uri(key), backend="azure")
+        if len(data) > MAX_BLOCK_SIZE:
+            raise InvalidPathError(f"a block holds at most {MAX_BLOCK_SIZE} bytes, got {len(data)}",
+                                   op="upload_part", uri=self.uri(key), backend="azure")
+        block_id = self.block_id(upload_id, part_number)
+        kwargs: dict[str, Any] = {"length": len(data)}
+        if self._md5_on():
+            # The SDK's validate_content only hashes bytes; send the MD5 of the caller's
+            # memory ourselves (the service checks it: Md5Mismatch otherwise).
+            kwargs["transactional_content_md5"] = hashlib.md5(data, usedforsecurity=False).digest()
+        crc = f"{_crc32c(data):08x}" if self._crc_on() else None
+        self._call("upload_part", key, lambda: self._blob(key).stage_block(block_id, data, **kwargs),
+                   nbytes=len(data))
+        return UploadPart(part_number=part_number, size=len(data), etag=block_id, checksum=crc)
+
+    def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
+        from azure.storage.blob import BlobBlock, ContentSettings
+
+        blocks = [BlobBlock(block_id=self.block_id(upload_id, p.part_number)) for p in parts]
+        kwargs: dict[str, Any] = {}
+        if self._crc_on() and parts and all(p.checksum for p in parts):
+            total = 0
+            for p in parts:
+                total = crc32c_combine(total, int(str(p.checksum), 16), p.size)
+            kwargs["metadata"] = {CRC_METADATA: _crc_text(total)}
+        content_type = self._uploads.pop(upload_id, None)
+        if content_type:
+            kwargs["content_settings"] = ContentSettings(content_type=content_type)
+        resp = self._call("complete_upload", key,
+                          lambda: self._blob(key).commit_block_list(blocks, **kwargs))
+        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), sum(p.size for p in parts))
+        etag = (resp or {}).get("etag")
+        return str(etag) if etag else None
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        # Nothing to do server-side: uncommitted blocks are never visible and the service
+        # discards them (after 7 days, or when the blob is next committed). Never commit.
+        self._uploads.pop(upload_id, None)
+
+    # ---------------------------------------------------------------- listing
+    def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
+        self._need_container("list")
+        sizes = size_cache(self._core.size_cache_ttl_secs)
+        root = self.root
+        page_size = self._az.list_page_size
+        token: str | None = None
+        while True:
+            def fetch(tok: str | None = token) -> tuple[builtins.list[Any], str | None]:
+                cc = self._container
+                if recursive:
+                    paged = cc.list_blobs(name_starts_with=prefix or None, results_per_page=page_size)
+                else:
+                    paged = cc.walk_blobs(name_starts_with=prefix or None, delimiter="/",
+                                          results_per_page=page_size)
+                pages = paged.by_page(continuation_token=tok)
+                page = next(pages, None)
+                items = builtins.list(page) if page is not None else []
+                return items, pages.continuation_token or None
+
+            # A page is retried with the same continuation token (never restarted).
+            items, token = self._call("list", prefix, fetch)
+            keys: builtins.list[str] = []
+            prefixes: builtins.list[str] = []
+            metas: builtins.list[ObjectMeta] = []
+            for item in items:
+                if _is_prefix(item):
+                    prefixes.append(item.name)
+                    continue
+                keys.append(item.name)
+                metas.append(_meta_from_props(item.name, item, listing=True))
+            sizes.put_many([(root + m.key, m.size) for m in metas])
+            if keys or prefixes:
+                yield ListPage(keys=keys, prefixes=prefixes, metas=metas)
+            if not token:
+                return
+
+    # ---------------------------------------------------------------- deletes
+    def delete(self, key: str) -> None:
+        self._need_key(key, "delete")
+        try:
+            self._call("delete", key, lambda: self._blob(key).delete_blob())
+        except NotFoundError:
+            pass  # idempotent (a retried DELETE may see its own success as 404)
+        size_cache(self._core.size_cache_ttl_secs).forget(self.uri(key))
+
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
+        """Blob Batch deletes of 256 keys; per-key deletes where batches fail. Every
+        per-key error is returned; a missing blob is not an error."""
+        failures: list[tuple[str, BaseException]] = []
+        batch: list[str] = []
+        for key in keys:
+            try:
+                self._need_key(key, "delete")
+            except InvalidPathError as exc:
+                failures.append((key, exc))
+                continue
+            batch.append(key)
+            if len(batch) == BATCH_DELETE_SIZE:
+                failures.extend(self._delete_batch(batch))
+                batch = []
+        if batch:
+            failures.extend(self._delete_batch(batch))
+        return failures
+
+    def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
+        sizes = size_cache(self._core.size_cache_ttl_secs)
+        for key in keys:
+            sizes.forget(self.uri(key))
+        if self._az.batch_delete and self.endpoint not in _no_batch_endpoints:
+            try:
+                result = self._batch_request(keys)
+            except (PermissionDeniedError, NotFoundError):
+                raise
+            except TransientError:
+                pass  # this batch only: the per-key deletes get their own retries
+            except StoreError as exc:
+                # The endpoint does not serve Blob Batch (an emulator, a proxy): remember it.
+                _no_batch_endpoints.add(self.endpoint)
+                warnings.warn(f"{self.endpoint}: Blob Batch delete failed ({exc}); deleting one "
+                              "blob per request from now on", stacklevel=3)
+            else:
+                self.last_delete_path = "batch"
+                return result
+        self.last_delete_path = "per-key"
+        return self._delete_each(keys)
+
+    def _batch_request(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
+        def attempt() -> builtins.list[Any]:
+            responses = self._container.delete_blobs(*keys, raise_on_any_failure=False)
+            return builtins.list(responses)
+
+        responses = self._call("delete", keys[0], attempt)
+        if len(responses) != len(keys):
+            raise StoreError(f"Blob Batch answered {len(responses)} of {len(keys)} sub-requests",
+                             op="delete", uri=self.uri(keys[0]), backend="azure")
+        failures: list[tuple[str, BaseException]] = []
+        for key, resp in zip(keys, responses, strict=True):
+            status = int(getattr(resp, "status_code", 0) or 0)
+            if 200 <= status < 300 or status == 404:
+                continue
+            failures.append((key, _sub_response_error(resp, self.uri(key), self.endpoint)))
+        return failures
+
+    def _delete_each(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(key: str) -> tuple[str, BaseException] | None:
+            try:
+                self.delete(key)
+            except Exception as exc:  # every failure is reported to the caller
+                return key, exc
+            return None
+
+        with ThreadPoolExecutor(max_workers=min(16, len(keys)) or 1) as pool:
+            results = builtins.list(pool.map(one, keys))
+        return [r for r in results if r is not None]
+
+    # ------------------------------------------------------------------ copy
+    def copy(self, src_key: str, dst_key: str) -> None:
+        self._need_key(src_key, "copy")
+        self._need_key(dst_key, "copy")
+
+        def start() -> Any:
+            source = self._blob(src_key).url
+            return self._blob(dst_key).start_copy_from_url(source)
+
+        resp = self._call("copy", dst_key, start)
+        status = (resp or {}).get("copy_status")
+        deadline = time.monotonic() + self._az.copy_timeout_secs
+        delay = 0.05
+        while status == "pending":
+            if time.monotonic() > deadline:
+                raise StoreTimeoutError(f"server-side copy from {self.uri(src_key)} still pending after "
+                                        f"{self._az.copy_timeout_secs:.0f}s", op="copy",
+                                        uri=self.uri(dst_key), backend="azure", endpoint=self.endpoint)
+            time.sleep(delay)
+            delay = min(2.0, delay * 2)
+            props = self._call("copy", dst_key, lambda: self._blob(dst_key).get_blob_properties())
+            status = props.copy.status
+            if status in ("failed", "aborted"):
+                raise StoreError(f"server-side copy from {self.uri(src_key)} {status}: "
+                                 f"{props.copy.status_description}", op="copy", uri=self.uri(dst_key),
+                                 backend="azure", endpoint=self.endpoint)
+        if status not in (None, "success", "pending"):
+            raise StoreError(f"server-side copy from {self.uri(src_key)} ended as {status!r}",
+                             op="copy", uri=self.uri(dst_key), backend="azure", endpoint=self.endpoint)
+        size_cache(self._core.size_cache_ttl_secs).forget(self.uri(dst_key))
+
+    # ------------------------------------------------------------- containers
+    def create_container(self, key: str = "") -> None:
+        self._need_container("create_bucket")
+
+        def create() -> None:
+            try:
+                self._container.create_container()
+            except Exception as exc:
+                if getattr(exc, "error_code", None) == "ContainerAlreadyExists":
+                    return
+                raise
+
+        self._call("create_bucket", "", create)
+        if key:
+            self.mkdir(key)
+
+    def delete_container(self, key: str = "") -> None:
+        """Delete the container, which must be empty (Azure itself would delete its blobs)."""
+        self._need_container("delete_bucket")
+
+        def delete() -> None:
+            cc = self._container
+            page = next(cc.list_blobs(results_per_page=1).by_page(), None)
+            if page is not None and next(iter(page), None) is not None:
+                raise StoreError("the container is not empty; delete its blobs first "
+                                 "(s3-cli delete -r URI)", op="delete_bucket", uri=self.root,
+                                 backend="azure", endpoint=self.endpoint, status=409)
+            cc.delete_container()
+
+        self._call("delete_bucket", "", delete)
+
+    def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
+        def fetch() -> builtins.list[Any]:
+            return builtins.list(self._service.list_containers())
+
+        base = f"{self.scheme}://{self.account}/"
+        return [{"name": c.name, "uri": f"{base}{c.name}/",
+                 "creation_date": format_rfc3339(_epoch(c.last_modified))}
+                for c in self._call("list_containers", "", fetch)]
+
+
+def _is_prefix(item: Any) -> bool:
+    return type(item).__name__ == "BlobPrefix"
+
+
+def _sub_response_error(resp: Any, uri: str, endpoint: str) -> StoreError:
+    """A failed Blob Batch sub-response as an s3dlio error (same classes as a request)."""
+    from s3dlio_azure.errors import _http_error
+
+    headers = getattr(resp, "headers", None) or {}
+    reason = getattr(resp, "reason", None) or "sub-request failed"
+    fake = type("SubResponseError", (), {
+        "response": resp, "status_code": getattr(resp, "status_code", None),
+        "error_code": headers.get("x-ms-error-code"), "reason": reason, "message": reason,
+    })()
+    return _http_error(fake, "delete", uri, endpoint, False)
+
+
+def _meta_from_props(key: str, props: Any, *, listing: bool = False) -> ObjectMeta:
+    settings = getattr(props, "content_settings", None)
+    metadata = dict(getattr(props, "metadata", None) or {})
+    crc = metadata.pop(CRC_METADATA, None)
+    extra: dict[str, Any] = {}
+    if settings is not None:
+        for name in ("content_language", "content_encoding", "cache_control", "content_disposition"):
+            value = getattr(settings, name, None)
+            if value:
+                extra[name] = value
+        md5 = getattr(settings, "content_md5", None)
+        if md5:
+            extra["content_md5"] = base64.b64encode(bytes(md5)).decode("ascii")
+    if getattr(props, "server_encrypted", None):
+        extra["server_side_encryption"] = "AES256"
+    if crc:
+        extra["crc32c"] = crc
+    blob_type = getattr(props, "blob_type", None)
+    if blob_type is not None:
+        extra["blob_type"] = str(getattr(blob_type, "value", blob_type))
+    tier = getattr(props, "blob_tier", None)
+    return ObjectMeta(
+        key=key,
+        size=int(getattr(props, "size", 0) or 0),
+        last_modified=_epoch(getattr(props, "last_modified", None)),
+        etag=getattr(props, "etag", None),
+        content_type=getattr(settings, "content_type", None) if settings is not None else None,
+        storage_class=str(getattr(tier, "value", tier)) if tier else None,
+        version_id=getattr(props, "version_id", None),
+        metadata=metadata,
+        extra=extra,
+    )
