@@ -132,3 +132,23 @@ def test_allocate_zeroed_gives_zeros() -> None:
     view, mv = BytesView.allocate(1 << 20, zeroed=True)
     mv.release()
     assert view == bytes(1 << 20)
+
+
+@pytest.mark.parametrize("size", [0, 100, 64 << 10, 1 << 20, 8 << 20, 40 << 20])
+def test_allocate_fresh_says_zero_only_when_it_is(size: int) -> None:
+    # Dirty the heap with freed blocks of the same size first: a reused block must not
+    # be reported as zero memory.
+    for _ in range(3):
+        view, mv = BytesView.allocate(size)
+        mv[:] = b"\xff" * size
+        del mv, view
+    view, mv, fresh = BytesView.allocate_fresh(size)
+    assert len(view) == size and len(mv) == size
+    if fresh:
+        assert view.count(0) == size
+    if size >= 40 << 20 and sys.platform.startswith("linux"):
+        import platform
+
+        if platform.libc_ver()[0] == "glibc" and sys.version_info < (3, 12):
+            assert fresh  # above glibc's largest mmap threshold: always straight from mmap
+    del mv

@@ -68,6 +68,11 @@ def _address(buf: bytearray) -> int:
 
 
 def _fast_buffer(cls: type[bytearray], size: int) -> Any:
+    """:func:`_fast_buffer_fresh` without the zero-memory answer."""
+    return _fast_buffer_fresh(cls, size)[0]
+
+
+def _fast_buffer_fresh(cls: type[bytearray], size: int, *, huge_pages: bool = True) -> tuple[Any, bool]:
     """A ``cls`` of ``size`` *uninitialised* bytes, cache-line aligned, huge pages advised.
 
     ``bytearray(n)`` zero-fills, touching every page once before the read touches it
@@ -75,26 +80,58 @@ def _fast_buffer(cls: type[bytearray], size: int) -> Any:
     2x slower. Growing an empty bytearray with ``PyByteArray_Resize`` skips the zero
     fill; dropping its first bytes only moves its start pointer (O(1)); and
     ``MADV_HUGEPAGE`` turns 512 first-touch faults into one. Together: fresh 8 MiB
-    reads 1.8x faster (docs/performance.md). ``None`` when not on CPython.
+    reads 1.8x faster (docs/performance.md). ``(None, False)`` when not on CPython.
+    The flag tells whether the block came straight from the kernel (all zeros).
     """
     resize, madvise = _native_calls()
     if resize is None:
-        return None
+        return None, False
     view = cls()
     if resize(view, size + _CACHE_LINE) != 0:
-        return None
+        return None, False
+    fresh = _fresh_from_kernel(view)
     addr = _address(view)
     pad = (-addr) % _CACHE_LINE
     if pad:
         bytearray.__delitem__(view, slice(0, pad))
     if resize(view, size) != 0:  # a small shrink: CPython keeps the block in place
-        return None
-    if madvise is not None and size >= _HUGEPAGE_FROM:
+        return None, False
+    if huge_pages and madvise is not None and size >= _HUGEPAGE_FROM:
         start = (addr + pad + 4095) & ~4095
         end = (addr + pad + size) & ~4095
         if end > start:
             madvise(start, end - start, _MADV_HUGEPAGE)  # advisory; failure is harmless
-    return view
+    return view, fresh
+
+
+_glibc: bool | None = None
+_IS_MMAPPED = 0x2
+"""glibc's chunk-header flag of a block served by its own ``mmap`` (never reused)."""
+
+
+def _fresh_from_kernel(view: bytearray) -> bool:
+    """Whether ``view``'s block came straight from ``mmap`` and so still holds zeros.
+
+    glibc serves large requests with a private ``mmap`` (zero-filled by the kernel)
+    and marks the chunk header (the ``size_t`` before the pointer) with
+    ``IS_MMAPPED``; such blocks are unmapped on free, never reused. Anything else
+    (another libc, a debug allocator, a reused heap block) answers ``False``; as a
+    cross-check, three sampled bytes must be zero too.
+    """
+    global _glibc
+    if _glibc is None:
+        import platform
+
+        _glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    if not _glibc or not len(view):
+        return False
+    import ctypes
+
+    header = ctypes.c_size_t.from_address(_address(view) - ctypes.sizeof(ctypes.c_size_t)).value
+    if not header & _IS_MMAPPED:
+        return False
+    n = len(view)
+    return view[0] == 0 and view[n // 2] == 0 and view[n - 1] == 0
 
 
 def _readonly(*_args: Any, **_kwargs: Any) -> NoReturn:
@@ -119,6 +156,14 @@ if sys.version_info >= (3, 12):  # pragma: no cover - exercised on 3.12+ only
             """Return a new view of ``size`` bytes and a writable memoryview to fill it."""
             owner = bytearray(size)
             return cls(owner), memoryview(owner)
+
+        @classmethod
+        def allocate_fresh(
+            cls, size: int, *, huge_pages: bool = True
+        ) -> tuple[BytesView, memoryview, bool]:
+            """Like :meth:`allocate`, plus whether the memory is known to hold zeros."""
+            view, mv = cls.allocate(size)
+            return view, mv, True
 
         @classmethod
         def wrap(cls, data: Buffer) -> BytesView:
@@ -196,6 +241,25 @@ else:
                 if view is not None:
                     return view, memoryview(view)
             return (view := cls(size)), memoryview(view)
+
+        @classmethod
+        def allocate_fresh(
+            cls, size: int, *, huge_pages: bool = True
+        ) -> tuple[BytesView, memoryview, bool]:
+            """Like :meth:`allocate`, plus whether the memory is known to hold zeros.
+
+            Large blocks usually come straight from the kernel, zero-filled and not yet
+            touched: a writer that knows this can skip writing zeros and leave those
+            pages untouched (datagen's compressible tails). ``huge_pages=False`` keeps
+            4 KiB pages, so a skipped zero run leaves its pages unfaulted (a huge page
+            is zeroed whole at its first touch).
+            """
+            if size >= _ALIGN_FROM:
+                view, fresh = _fast_buffer_fresh(cls, size, huge_pages=huge_pages)
+                if view is not None:
+                    return view, memoryview(view), fresh
+            view, mv = cls.allocate(size)
+            return view, mv, False
 
         @classmethod
         def wrap(cls, data: Buffer) -> BytesView:

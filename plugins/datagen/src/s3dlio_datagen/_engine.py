@@ -144,20 +144,22 @@ def writable_u8(buffer: Any) -> np.ndarray:
 _WRAP_NUMPY = sys.version_info >= (3, 12)
 
 
-def allocate_view(size: int) -> tuple[BytesView, np.ndarray, bool]:
+def allocate_view(size: int, *, sparse: bool = False) -> tuple[BytesView, np.ndarray, bool]:
     """A new ``BytesView`` of ``size`` bytes, a writable uint8 array over it, and
     whether the memory is known to be zero.
 
     Python >= 3.12: numpy's ``calloc`` memory wrapped zero-copy (pages that stay
-    zero are never touched). 3.11: core's ``BytesView.allocate``, which leaves large
-    views uninitialised (cache-line aligned, huge pages advised) — the caller writes
-    every byte, so each page is touched once instead of being zeroed first.
+    zero are never touched). 3.11: core's ``BytesView.allocate_fresh``, which leaves
+    large views uninitialised (cache-line aligned, huge pages advised) and says
+    whether the block came straight from the kernel — then it is all zeros and the
+    compressible tails need not be written. ``sparse`` (``compress > 1``): skip huge
+    pages, so those tails' 4 KiB pages are never touched at all.
     """
     if _WRAP_NUMPY:
         arr = np.zeros(size, dtype=np.uint8)
         return BytesView.wrap(arr.data), arr, True
-    view, mv = BytesView.allocate(size)
-    return view, (np.frombuffer(mv, dtype=np.uint8) if size else np.empty(0, dtype=np.uint8)), False
+    view, mv, fresh = BytesView.allocate_fresh(size, huge_pages=not sparse)
+    return view, (np.frombuffer(mv, dtype=np.uint8) if size else np.empty(0, dtype=np.uint8)), fresh
 
 
 # ----------------------------------------------------------------------------- block pattern
