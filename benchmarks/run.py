@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/run.py [--quick] [--only NAME[,NAME…]] [--python-original PATH]
                              [--json-out FILE] [--data DIR] [--shm DIR | --no-shm]
+    python benchmarks/run.py s3 [s3_bench.py options]   (S3 client CPU vs a moto server)
 
 Every case measures this project's ``s3dlio``, a plain-Python reference and —
 when an interpreter with the original Rust wheel is given (``--python-original``,
@@ -180,6 +181,11 @@ def targets(results: dict[str, list[Result]], sizes: cases.Sizes) -> list[dict[s
 
 def main(argv: list[str] | None = None) -> int:
     """Run the selected cases; print JSON lines, tables and target verdicts."""
+    raw = sys.argv[1:] if argv is None else list(argv)
+    if raw and raw[0] == "s3":  # the S3 suite is standalone: tox -e bench -- s3 [options]
+        import s3_bench
+
+        return s3_bench.main(raw[1:])
     args = _parse(argv)
     only = [o.strip() for o in args.only.split(",") if o.strip()]
     sizes = cases.sizes_for(args.quick)

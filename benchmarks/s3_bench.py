@@ -17,15 +17,18 @@ long-lived worker process** (no shared GIL, separate ``getrusage`` counters):
 * ``ours``     — this project's ``s3dlio.put_many(items, max_in_flight)`` /
   ``s3dlio.get_many(uris, max_in_flight)`` (``--put-api threads``: ``put_bytes`` from
   ``inflight`` threads instead);
-* ``original`` — the Rust wheel (PyPI ``s3dlio``) under ``--orig-python``, same calls.
+* ``original`` — the Rust wheel (PyPI ``s3dlio``) under ``--orig-python``, same calls;
+* ``ours-retain`` — ours with ``S3DLIO_MALLOC_RETAIN_MB=1024`` (freed result buffers stay
+  mapped, so GETs after the first fill memory that is already faulted in).
 
 Client CPU = ``getrusage(RUSAGE_SELF)`` user+sys delta of the worker process around
 the call (every thread of the worker, the original's Rust runtime included); the
 server's CPU is read from ``/proc/<pid>/stat`` and shown separately, never added. Each
 worker does one warm-up PUT and GET (clients, connections, buckets), then ``repeat``
 measured rounds, the arm order rotating per round (A B C, B C A, …); the median is
-reported. GB = 10^9 bytes, MB = 10^6 bytes. Each worker writes its own bucket and
-reads back what it wrote; all objects are distinct (an 8-byte counter prefix).
+reported, with every round's value beside it. GB = 10^9 bytes, MB = 10^6 bytes. Each
+worker writes its own bucket and reads back what it wrote; all objects are distinct (an
+8-byte counter prefix).
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_ORIG = os.path.join(REPO, ".bench", "orig-venv", "bin", "python")
-IMPLS = ("naive", "ours", "original")
+IMPLS = ("naive", "ours", "original", "ours-retain")
+RETAIN_MB = "1024"
+"""``ours-retain``: ours with ``S3DLIO_MALLOC_RETAIN_MB`` (freed result buffers stay mapped)."""
 
 
 def parse_size(text: str) -> int:
@@ -63,9 +68,9 @@ def parse_size(text: str) -> int:
 # Runs under any interpreter (ours, the original's venv): stdlib at module level only.
 
 
-def _rusage() -> tuple[float, int]:
+def _rusage() -> tuple[float, int, float]:
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime, ru.ru_minflt
+    return ru.ru_utime + ru.ru_stime, ru.ru_minflt, ru.ru_stime
 
 
 class _Client:
@@ -77,8 +82,9 @@ class _Client:
         self.payloads = [i.to_bytes(8, "little") + base[8:] for i in range(n)]  # distinct, exact bytes
         self.pool = None
         if impl == "naive":
-            import boto3
             from concurrent.futures import ThreadPoolExecutor
+
+            import boto3
 
             self.client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
             self.pool = ThreadPoolExecutor(inflight)
@@ -95,12 +101,13 @@ class _Client:
         if self.impl == "naive":
             c, b = self.client, self.bucket
             list(self.pool.map(lambda kp: c.put_object(Bucket=b, Key=kp[0], Body=kp[1]),
-                               zip(self.keys, self.payloads)))
+                               zip(self.keys, self.payloads, strict=True)))
         elif self.put_api == "threads":
             pb = self.s3dlio.put_bytes
-            list(self.pool.map(lambda up: pb(up[0], up[1]), zip(self.uris, self.payloads)))
+            list(self.pool.map(lambda up: pb(up[0], up[1]), zip(self.uris, self.payloads, strict=True)))
         else:
-            self.s3dlio.put_many(list(zip(self.uris, self.payloads)), max_in_flight=self.inflight)
+            items = list(zip(self.uris, self.payloads, strict=True))
+            self.s3dlio.put_many(items, max_in_flight=self.inflight)
         return sum(len(p) for p in self.payloads)
 
     def get(self) -> int:
@@ -127,7 +134,7 @@ def worker_main() -> None:
             if req["op"] == "setup":
                 client = _Client(req["impl"], req["bucket"], req["n"], req["size"], req["inflight"],
                                  req["put_api"])
-                import s3dlio as _m  # noqa: F401  (version report; boto3 arm has it too)
+                import s3dlio as _m
 
                 ver = getattr(_m, "__version__", "?")
                 answer: dict[str, Any] = {"ok": True, "s3dlio": ver, "file": getattr(_m, "__file__", "?")}
@@ -136,24 +143,13 @@ def worker_main() -> None:
             else:
                 assert client is not None
                 fn = client.put if req["op"] == "put" else client.get
-                if req.get("profile"):
-                    import cProfile
-
-                    prof = cProfile.Profile()
-                    c0, f0 = _rusage()
-                    t0 = time.perf_counter()
-                    prof.enable()
-                    nbytes = fn()
-                    prof.disable()
-                    wall = time.perf_counter() - t0
-                    prof.dump_stats(req["profile"])
-                else:
-                    c0, f0 = _rusage()
-                    t0 = time.perf_counter()
-                    nbytes = fn()
-                    wall = time.perf_counter() - t0
-                c1, f1 = _rusage()
-                answer = {"ok": True, "cpu_s": c1 - c0, "wall_s": wall, "minflt": f1 - f0, "bytes": nbytes}
+                c0, f0, s0 = _rusage()
+                t0 = time.perf_counter()
+                nbytes = fn()
+                wall = time.perf_counter() - t0
+                c1, f1, s1 = _rusage()
+                answer = {"ok": True, "cpu_s": c1 - c0, "sys_s": s1 - s0, "wall_s": wall, "minflt": f1 - f0,
+                          "bytes": nbytes}
         except Exception as exc:  # report, keep serving
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000]}
         out.write(json.dumps(answer) + "\n")
@@ -168,7 +164,7 @@ class Worker:
 
     def __init__(self, impl: str, python: str, env: dict[str, str]) -> None:
         self.impl = impl
-        self.err = tempfile.TemporaryFile()
+        self.err = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker)
         self.proc = subprocess.Popen([python, os.path.abspath(__file__), "--worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.err, env=env, text=True, bufsize=1,
                                      cwd=tempfile.gettempdir())  # cwd: never shadow the venv's s3dlio
@@ -233,9 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="interpreter with the original s3dlio wheel ('none' to skip)")
     ap.add_argument("--put-api", choices=("put_many", "threads"), default="put_many",
                     help="ours/original PUT: put_many(max_in_flight) or put_bytes from N threads")
-    ap.add_argument("--only", default="", help="comma-separated subset of naive,ours,original")
-    ap.add_argument("--profile-dir", default=None,
-                    help="after the measured rounds, one cProfile'd PUT and GET of 'ours' into this dir")
+    ap.add_argument("--only", default="", help="comma-separated subset of naive,ours,original,ours-retain "
+                    f"(ours-retain: ours with S3DLIO_MALLOC_RETAIN_MB={RETAIN_MB})")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = ap.parse_args(argv)
     size = parse_size(args.size)
@@ -243,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from s3dlio.testing.servers import MotoServer
 
-    impls = [i for i in IMPLS if not args.only or i in args.only.split(",")]
+    impls = [i for i in IMPLS if not args.only or i in [o.strip() for o in args.only.split(",")]]
     orig = args.orig_python
     if "original" in impls and (orig == "none" or not os.path.exists(orig)):
         print(f"original skipped: no interpreter at {orig!r}", file=sys.stderr)
@@ -272,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 bucket = f"s3bench-{impl}"
                 admin.create_bucket(Bucket=bucket)
                 py = orig if impl == "original" else sys.executable
-                workers[impl] = Worker(impl, py, env)
+                wenv = {**env, "S3DLIO_MALLOC_RETAIN_MB": RETAIN_MB} if impl == "ours-retain" else env
+                workers[impl] = Worker(impl, py, wenv)
                 info = workers[impl].call(op="setup", impl=impl, bucket=bucket, n=args.objects, size=size,
                                           inflight=args.inflight, put_api=args.put_api)
                 meta[f"{impl}_module"] = {"version": info["s3dlio"], "file": info["file"]}
@@ -290,12 +286,6 @@ def main(argv: list[str] | None = None) -> int:
                         rows[(impl, op)].append(r)
                         if not args.json:
                             print(json.dumps({"impl": impl, "op": op, **r}), file=sys.stderr, flush=True)
-            if args.profile_dir and "ours" in workers:
-                os.makedirs(args.profile_dir, exist_ok=True)
-                for op in ("put", "get"):
-                    path = os.path.abspath(os.path.join(args.profile_dir, f"ours-{op}.prof"))
-                    workers["ours"].call(op=op, profile=path)
-                    meta[f"profile_{op}"] = path
         finally:
             for w in workers.values():
                 w.close()
@@ -310,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             "impl": impl, "op": op,
             "cpu_s_per_gb": _median([c / (total / 1e9) for c in cpu]),
             "cpu_s_per_gb_all": [round(c / (total / 1e9), 3) for c in cpu],
+            "sys_s_per_gb": _median([r["sys_s"] / (total / 1e9) for r in rs]),
             "wall_mb_s": _median([total / 1e6 / w for w in wall]),
             "wall_mb_s_all": [round(total / 1e6 / w, 1) for w in wall],
             "minflt": _median([r["minflt"] for r in rs]),
@@ -319,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     for op in ("put", "get"):
         ours = summary.get(f"ours-{op}")
         for other in ("naive", "original"):
+            o = summary.get(f"{other}-{op}")
+            retain = summary.get(f"ours-retain-{op}")
+            if retain and o:
+                ratios[f"{op} cpu ours-retain/{other}"] = retain["cpu_s_per_gb"] / o["cpu_s_per_gb"]
             o = summary.get(f"{other}-{op}")
             if ours and o:
                 ratios[f"{op} cpu ours/{other}"] = ours["cpu_s_per_gb"] / o["cpu_s_per_gb"]
@@ -332,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         naive = summary.get(f"naive-{op}")
         if naive:
             verdicts.append({"target": f"{op} CPU/GB < naive boto3 (same run)", "ours": ours["cpu_s_per_gb"],
-                             "goal": naive["cpu_s_per_gb"], "met": ours["cpu_s_per_gb"] < naive["cpu_s_per_gb"]})
+                             "goal": naive["cpu_s_per_gb"],
+                             "met": ours["cpu_s_per_gb"] < naive["cpu_s_per_gb"]})
         verdicts.append({"target": f"{op} CPU/GB <= original's anchor", "ours": ours["cpu_s_per_gb"],
                          "goal": anchors[op], "met": ours["cpu_s_per_gb"] <= anchors[op]})
         orig_row = summary.get(f"original-{op}")
@@ -347,14 +343,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"\n## S3 (moto on loopback): {args.objects} x {size} B, {args.inflight} in flight, "
           f"median of {args.repeat}; load {meta['load_before']} -> {meta['load_after']}")
-    print(f"{'arm':14} {'CPU s/GB':>9} {'MB/s':>8} {'srv CPU s/GB':>13} {'minflt':>8}   all CPU s/GB")
+    print(f"{'arm':17} {'CPU s/GB':>9} {'sys s/GB':>9} {'MB/s':>8} {'srv CPU s/GB':>13} {'minflt':>8}"
+          "   all CPU s/GB")
     for key, s in summary.items():
-        print(f"{key:14} {s['cpu_s_per_gb']:9.3f} {s['wall_mb_s']:8.1f} {s['server_cpu_s_per_gb']:13.3f} "
-              f"{int(s['minflt']):8d}   {s['cpu_s_per_gb_all']}")
+        print(f"{key:17} {s['cpu_s_per_gb']:9.3f} {s['sys_s_per_gb']:9.3f} {s['wall_mb_s']:8.1f} "
+              f"{s['server_cpu_s_per_gb']:13.3f} {int(s['minflt']):8d}   {s['cpu_s_per_gb_all']}")
     for k, v in ratios.items():
         print(f"  {k:28} {v:.3f}")
-    for v in verdicts:
-        print(f"  [{'MET ' if v['met'] else 'MISS'}] {v['target']:40} ours {v['ours']:.3f}  goal {v['goal']:.3f}")
+    for vd in verdicts:
+        mark = "MET " if vd["met"] else "MISS"
+        print(f"  [{mark}] {vd['target']:40} ours {vd['ours']:.3f}  goal {vd['goal']:.3f}")
     print(f"elapsed {meta['elapsed_s']} s")
     return 0
 

@@ -67,12 +67,14 @@ def _address(buf: bytearray) -> int:
         del probe  # releases the export so the bytearray may be resized again
 
 
-def _fast_buffer(cls: type[bytearray], size: int) -> Any:
-    """:func:`_fast_buffer_fresh` without the zero-memory answer."""
-    return _fast_buffer_fresh(cls, size)[0]
+def _fast_buffer(cls: type[bytearray], size: int, *, huge_pages: bool = True) -> Any:
+    """:func:`_fast_buffer_fresh` without the zero-memory question (reads need no answer)."""
+    return _fast_buffer_fresh(cls, size, huge_pages=huge_pages, detect=False)[0]
 
 
-def _fast_buffer_fresh(cls: type[bytearray], size: int, *, huge_pages: bool = True) -> tuple[Any, bool]:
+def _fast_buffer_fresh(
+    cls: type[bytearray], size: int, *, huge_pages: bool = True, detect: bool = True
+) -> tuple[Any, bool]:
     """A ``cls`` of ``size`` *uninitialised* bytes, cache-line aligned, huge pages advised.
 
     ``bytearray(n)`` zero-fills, touching every page once before the read touches it
@@ -89,7 +91,7 @@ def _fast_buffer_fresh(cls: type[bytearray], size: int, *, huge_pages: bool = Tr
     view = cls()
     if resize(view, size + _CACHE_LINE) != 0:
         return None, False
-    fresh = _fresh_from_kernel(view)
+    fresh = detect and _fresh_from_kernel(view)
     addr = _address(view)
     pad = (-addr) % _CACHE_LINE
     if pad:
