@@ -62,6 +62,15 @@ class OpCounter:
         return self.counts[name]
 
 
+def use_env(env: dict[str, str]) -> None:
+    """Pool initializer: a forkserver started earlier in the session has an older
+    environment, so workers are given the server's settings explicitly."""
+    import os
+
+    os.environ.update(env)
+    rt.reset()
+
+
 def read_lengths(uris: list[str]) -> list[int]:
     """Worker of the fork/spawn/forkserver tests (importable by name in a child)."""
     return [len(s3dlio.get(u)) for u in uris]

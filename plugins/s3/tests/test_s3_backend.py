@@ -11,7 +11,15 @@ import tracemalloc
 from typing import Any
 
 import pytest
-from s3test_support import FaultProxy, OpCounter, make_bucket, read_digest, read_lengths, s3_store
+from s3test_support import (
+    FaultProxy,
+    OpCounter,
+    make_bucket,
+    read_digest,
+    read_lengths,
+    s3_store,
+    use_env,
+)
 
 import s3dlio
 from s3dlio import runtime as rt
@@ -542,7 +550,8 @@ def test_worker_pools_read_correct_data(bucket: str, method: str) -> None:
     s3dlio.put_many([(u, _data(1000 * (i + 1), i)) for i, u in enumerate(uris)])
     s3dlio.get(uris[0])  # the parent has a live client before forking
     ctx = multiprocessing.get_context(method)
-    with ctx.Pool(2) as pool:
+    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    with ctx.Pool(2, initializer=use_env, initargs=(env,)) as pool:
         lengths = pool.map(read_lengths, [uris[:4], uris[4:]], chunksize=1)
         digests = pool.map(read_digest, uris)
     assert lengths == [[1000, 2000, 3000, 4000], [5000, 6000, 7000, 8000]]
