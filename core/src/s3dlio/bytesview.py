@@ -154,7 +154,9 @@ if sys.version_info >= (3, 12):  # pragma: no cover - exercised on 3.12+ only
             self._mv = memoryview(owner).cast("B").toreadonly()
 
         @classmethod
-        def allocate(cls, size: int, *, zeroed: bool = False) -> tuple[BytesView, memoryview]:
+        def allocate(
+            cls, size: int, *, zeroed: bool = False, huge_pages: bool = True
+        ) -> tuple[BytesView, memoryview]:
             """Return a new view of ``size`` bytes and a writable memoryview to fill it."""
             owner = bytearray(size)
             return cls(owner), memoryview(owner)
@@ -232,14 +234,19 @@ else:
         __hash__ = None
 
         @classmethod
-        def allocate(cls, size: int, *, zeroed: bool = False) -> tuple[BytesView, memoryview]:
+        def allocate(
+            cls, size: int, *, zeroed: bool = False, huge_pages: bool = True
+        ) -> tuple[BytesView, memoryview]:
             """Return a new view of ``size`` bytes and a writable memoryview to fill it.
 
             The content is undefined until filled unless ``zeroed``: callers fill every
             byte or truncate the view to what they filled (see :func:`_fast_buffer`).
+            ``huge_pages=False`` skips ``MADV_HUGEPAGE``: network backends, whose
+            buffers fill from many concurrent sockets, measured faster without it
+            (direct compaction under THP ``defrag=madvise``; docs/performance.md).
             """
             if not zeroed and size >= _ALIGN_FROM:
-                view = _fast_buffer(cls, size)
+                view = _fast_buffer(cls, size, huge_pages=huge_pages)
                 if view is not None:
                     return view, memoryview(view)
             return (view := cls(size)), memoryview(view)

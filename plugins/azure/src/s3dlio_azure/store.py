@@ -382,7 +382,7 @@ class AzureStore(ObjectStore):
             if threshold is not None and size >= threshold and size > GET_CHUNK:
                 holder[:] = [dl]
                 return None
-            view, mv = BytesView.allocate(size)
+            view, mv = BytesView.allocate(size, huge_pages=False)
             with mv:
                 got = dl.readinto(_Sink(mv))
                 if got != size:
@@ -405,7 +405,7 @@ class AzureStore(ObjectStore):
         core = self._core
         chunk = core.chunk_size or default_chunk_size(size)
         concurrency = core.range_concurrency or default_concurrency(size)
-        view, mv = BytesView.allocate(size)
+        view, mv = BytesView.allocate(size, huge_pages=False)
         etag: str | None = None
         metadata: Any = None
         start = 0
@@ -477,7 +477,7 @@ class AzureStore(ObjectStore):
             if offset >= size:
                 return BytesView()
             length = size - offset if length is None else min(length, size - offset)
-        view, mv = BytesView.allocate(length)
+        view, mv = BytesView.allocate(length, huge_pages=False)
         with mv:
             got = self._range_into(key, offset, mv)
         if got != length:

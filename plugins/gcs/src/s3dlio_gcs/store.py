@@ -352,14 +352,14 @@ class GcsStore(ObjectStore):
             if length is None:
                 # No Content-Length (chunked): one copy of the body.
                 data = resp.content
-                view, mv = BytesView.allocate(len(data))
+                view, mv = BytesView.allocate(len(data), huge_pages=False)
                 mv[:] = data
                 self._check_crc(key, mv, _header_crc32c(resp.headers))
                 return view
             if threshold is not None and length >= threshold:
                 holder[:] = [resp]
                 return None
-            view, mv = BytesView.allocate(length)
+            view, mv = BytesView.allocate(length, huge_pages=False)
             self._read_body(resp, mv, key)
             self._check_crc(key, mv, _header_crc32c(resp.headers))
             return view
@@ -379,7 +379,7 @@ class GcsStore(ObjectStore):
         core = self._core
         chunk = core.chunk_size or default_chunk_size(size)
         concurrency = core.range_concurrency or default_concurrency(size)
-        view, mv = BytesView.allocate(size)
+        view, mv = BytesView.allocate(size, huge_pages=False)
         generation = first.headers.get("x-goog-generation")
         expected_crc = _header_crc32c(first.headers)
         pending = [first]
@@ -449,7 +449,7 @@ class GcsStore(ObjectStore):
             if offset >= size:
                 return BytesView()
             length = size - offset if length is None else min(length, size - offset)
-        view, mv = BytesView.allocate(length)
+        view, mv = BytesView.allocate(length, huge_pages=False)
         with mv:
             got = self._range_into(key, offset, mv)
         if got != length:

@@ -270,7 +270,7 @@ class S3Store(ObjectStore):
             if threshold is not None and length >= threshold:
                 holder[:] = [resp]
                 return None
-            view, mv = BytesView.allocate(length)
+            view, mv = BytesView.allocate(length, huge_pages=False)
             self._read_body(resp["Body"], mv, key, length)
             return view
 
@@ -288,7 +288,7 @@ class S3Store(ObjectStore):
         core = self._core
         chunk = core.chunk_size or default_chunk_size(size)
         concurrency = core.range_concurrency or default_concurrency(size)
-        view, mv = BytesView.allocate(size)
+        view, mv = BytesView.allocate(size, huge_pages=False)
         etag = first.get("ETag") if first is not None else None
         pending = [first] if first is not None else []
 
@@ -393,7 +393,7 @@ class S3Store(ObjectStore):
             if offset >= size:
                 return BytesView()
             length = size - offset if length is None else min(length, size - offset)
-        view, mv = BytesView.allocate(length)
+        view, mv = BytesView.allocate(length, huge_pages=False)
         with mv:  # released before a truncation resizes the buffer
             got = self._range_into(key, offset, mv)
         if got != length:
