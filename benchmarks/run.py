@@ -5,6 +5,7 @@ Usage::
     python benchmarks/run.py [--quick] [--only NAME[,NAME…]] [--python-original PATH]
                              [--json-out FILE] [--data DIR] [--shm DIR | --no-shm]
     python benchmarks/run.py s3 [s3_bench.py options]   (S3 client CPU vs a moto server)
+    python benchmarks/run.py cloud [cloud_bench.py options]   (Azure/GCS client CPU vs emulators)
 
 Every case measures this project's ``s3dlio``, a plain-Python reference and —
 when an interpreter with the original Rust wheel is given (``--python-original``,
@@ -186,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         import s3_bench
 
         return s3_bench.main(raw[1:])
+    if raw and raw[0] == "cloud":  # Azure (Azurite) / GCS (fake-gcs-server) client CPU, standalone
+        import cloud_bench
+
+        return cloud_bench.main(raw[1:])
     args = _parse(argv)
     only = [o.strip() for o in args.only.split(",") if o.strip()]
     sizes = cases.sizes_for(args.quick)

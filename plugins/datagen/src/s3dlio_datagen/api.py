@@ -127,7 +127,7 @@ def generate_data_with_threads(
     """:func:`generate_data` with an explicit thread count (``None``: the default)."""
     size, dedup, compress = _e.check_params(size, dedup, compress)
     nthreads = _e.resolve_threads(threads)
-    view, arr, zeroed = _e.allocate_view(size, sparse=compress > 1)
+    view, arr, zeroed = _e.allocate_view(size)
     if size:
         _fill_whole(arr, size, dedup, compress, _e.resolve_entropy(seed), nthreads, zeroed=zeroed)
     return view
