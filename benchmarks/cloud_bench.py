@@ -174,7 +174,7 @@ def worker_main() -> None:
 def _versions(backend: str) -> dict[str, str]:
     import importlib.metadata as md
 
-    names = ["s3dlio", SDK[backend], "s3dlio-azure" if backend == "azure" else "s3dlio-gcs"]
+    names = ["s3dlio-core", SDK[backend], "s3dlio-azure" if backend == "azure" else "s3dlio-gcs"]
     found = {}
     for name in names:
         try:

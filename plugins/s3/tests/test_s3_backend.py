@@ -603,3 +603,38 @@ def test_cli_round_trip(bucket: str, tmp_path: Any) -> None:
     assert run("ls", "-r", new).stdout == ""
     assert run("delete-bucket", new).returncode == 0
     assert new[5:-1] not in run("list-buckets").stdout
+
+
+@pytest.mark.seaweedfs
+def test_profile_credentials_are_used(seaweed: Any, tmp_path: Any,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # SeaweedFS checks signatures, so only the right profile's secret can succeed.
+    bucket = make_bucket()
+    s3dlio.put_bytes(bucket + "k", b"profiled")
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        f"[good]\naws_access_key_id = {seaweed.info.access_key}\n"
+        f"aws_secret_access_key = {seaweed.info.secret_key}\n"
+        f"[bad]\naws_access_key_id = {seaweed.info.access_key}\naws_secret_access_key = nope\n"
+    )
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_PROFILE", "good")
+    rt.reset()
+    assert s3dlio.get(bucket + "k") == b"profiled"
+    monkeypatch.setenv("AWS_PROFILE", "bad")
+    rt.reset()
+    with pytest.raises(PermissionDeniedError):
+        s3dlio.get(bucket + "k")
+
+
+def test_insecure_switch_warns(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import s3dlio_s3.client as client_module
+
+    monkeypatch.setattr(client_module, "_insecure_warned", False)
+    monkeypatch.setenv("S3DLIO_S3_INSECURE", "1")
+    rt.reset()
+    with pytest.warns(UserWarning, match="NOT verified"):
+        s3dlio.put_bytes(bucket + "insecure", b"1")
+    assert s3dlio.get(bucket + "insecure") == b"1"
