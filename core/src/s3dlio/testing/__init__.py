@@ -17,6 +17,11 @@
 * :func:`put_with_file_size_limit` / :func:`assert_failed_write_left_no_trace` — a write
   that fails part-way (``RLIMIT_FSIZE``, like ENOSPC) must leave no trace.
 
+* :class:`MotoServer`, :class:`SeaweedFSServer`, :class:`AzuriteServer`,
+  :class:`FakeGcsServer`, :class:`RedirectingProxy` (:mod:`s3dlio.testing.servers`) — real
+  servers on 127.0.0.1; ``pytest_plugins = ["s3dlio.testing.pytest_servers"]`` makes them
+  session fixtures.
+
 ``pytest`` is needed only when these names are used; ``import s3dlio.testing``
 imports nothing heavy.
 """
@@ -27,8 +32,13 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "AzuriteServer",
+    "FakeGcsServer",
+    "MotoServer",
     "ObjectStoreConformance",
     "PluginContractChecks",
+    "RedirectingProxy",
+    "SeaweedFSServer",
     "assert_errors_translate",
     "assert_hookimpls_valid",
     "assert_failed_write_left_no_trace",
@@ -44,6 +54,11 @@ _NAMES = {
     "assert_plugin_is_lazy": "s3dlio.testing.contracts",
     "put_with_file_size_limit": "s3dlio.testing.local_faults",
     "assert_failed_write_left_no_trace": "s3dlio.testing.local_faults",
+    "MotoServer": "s3dlio.testing.servers",
+    "SeaweedFSServer": "s3dlio.testing.servers",
+    "AzuriteServer": "s3dlio.testing.servers",
+    "FakeGcsServer": "s3dlio.testing.servers",
+    "RedirectingProxy": "s3dlio.testing.servers",
 }
 
 
