@@ -479,20 +479,24 @@ class GcsStore(ObjectStore):
                        create_only: bool = False, content_type: str | None = None) -> Any:
         """One SDK upload of ``data`` as ``name``; returns the uploaded blob.
 
-        The SDK needs ``bytes``-like reads from a file object: ``io.BytesIO`` takes one
-        copy of the caller's memory (the SDK's request body would copy it anyway).
+        The SDK needs ``bytes``-like reads from a file object: ``io.BytesIO`` shares the
+        caller's ``bytes`` when ``data`` covers all of it, else takes one copy.
         A create-only upload answered 412 after a retried attempt is reconciled by a
         HEAD (RELIABILITY.md §2): same size and CRC-32C ⇒ our own earlier attempt won.
         """
         bucket, timeout, checksum = self._bucket, self._timeout, self._checksum()
         attempts = [0]
         n = len(data)
+        # io.BytesIO shares a whole ``bytes`` object (and read() hands it back) without a
+        # copy; only other memory (a slice, a bytearray, a mapping) is copied once here.
+        obj = data.obj
+        source: bytes | memoryview = obj if type(obj) is bytes and len(obj) == n else data
 
         def attempt() -> Any:
             attempts[0] += 1
             blob = bucket.blob(name)
             blob.upload_from_file(
-                io.BytesIO(data), size=n, rewind=False, checksum=checksum, retry=None,
+                io.BytesIO(source), size=n, rewind=False, checksum=checksum, retry=None,
                 timeout=timeout, content_type=content_type or "application/octet-stream",
                 if_generation_match=0 if create_only else None,
             )
