@@ -46,9 +46,9 @@ from s3dlio.errors import (
     StoreTimeoutError,
     TransientError,
 )
-from s3dlio.retry import RetryPolicy
+from s3dlio.netstore import NetworkStore
 from s3dlio.sizecache import size_cache
-from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore, UploadPart, format_rfc3339
+from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, format_rfc3339
 from s3dlio_azure.client import (
     GET_CHUNK,
     Credentials,
@@ -59,7 +59,6 @@ from s3dlio_azure.client import (
 from s3dlio_azure.errors import translate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from s3dlio.config import Settings
 
@@ -201,7 +200,7 @@ class _Sink:
         return False
 
 
-class AzureStore(ObjectStore):
+class AzureStore(NetworkStore):
     """Blobs of one container (``az://account/container/``) or one account (``az://account/``)."""
 
     backend: ClassVar[str] = "azure"
@@ -217,9 +216,6 @@ class AzureStore(ObjectStore):
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
         self._az = settings.section("azure")
-        self._retry = settings.section("retry")
-        self._upload = settings.section("upload")
-        self._core = settings.core
         self.scheme, rest = root.split("://", 1)
         account, _, container = rest.rstrip("/").partition("/")
         self.account = account
@@ -298,38 +294,12 @@ class AzureStore(ObjectStore):
     def _blob(self, key: str) -> Any:
         return self._container.get_blob_client(key)
 
-    @property
-    def _policy(self) -> RetryPolicy:
-        policy = self.__dict__.get("_policy_cache")
-        if policy is None:
-            policy = self.__dict__["_policy_cache"] = RetryPolicy(self._retry, endpoint=self.endpoint)
-        assert isinstance(policy, RetryPolicy)
-        return policy
-
     def _uses_sas(self) -> bool:
         cached = self.__dict__.get("_client_cache")
         return cached is not None and cached[2].sas is not None
 
     def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
         return translate(exc, op=op, uri=self.uri(key), endpoint=self.endpoint, sas=self._uses_sas())
-
-    def _call(self, op: str, key: str, fn: Callable[[], T], *, nbytes: int = 0,
-              replayable: bool = True) -> T:
-        uri = self.uri(key)
-
-        def attempt() -> T:
-            try:
-                return fn()
-            except StoreError as exc:
-                if exc.uri is None:
-                    exc.uri, exc.op, exc.backend = uri, exc.op or op, "azure"
-                    exc.endpoint = exc.endpoint or self.endpoint
-                    exc.args = (exc._render(),)
-                raise
-            except Exception as exc:
-                raise self._translate(exc, op, key) from exc
-
-        return self._policy.call(attempt, op=op, uri=uri, nbytes=nbytes, replayable=replayable)
 
     def _need_container(self, op: str) -> None:
         if not self.container:
@@ -468,31 +438,11 @@ class AzureStore(ObjectStore):
             raise ValueError(f"get_range: offset must be >= 0 ({self.uri(key)})")
         return self._range_into(key, offset, buf)
 
-    def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
-        self._need_key(key, "get_range")
-        if offset < 0 or (length is not None and length < 0):
-            raise ValueError(f"get_range: offset and length must be >= 0 ({self.uri(key)})")
-        if length == 0:
-            return BytesView()
-        if length is None or length > MD5_RANGE_LIMIT:
-            size = size_cache(self._core.size_cache_ttl_secs).get(self.uri(key))
-            if size is None:
-                size = self.head(key).size
-            if offset >= size:
-                return BytesView()
-            length = size - offset if length is None else min(length, size - offset)
-        view, mv = BytesView.allocate(length, huge_pages=False)
-        with mv:
-            got = self._range_into(key, offset, mv)
-        if got != length:
-            view._truncate(got)
-        return view
-
     def head(self, key: str) -> ObjectMeta:
         self._need_key(key, "stat")
         props = self._call("stat", key, lambda: self._blob(key).get_blob_properties())
         meta = _meta_from_props(key, props)
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), meta.size)
+        self._sizes.put(self.uri(key), meta.size)
         return meta
 
     # ----------------------------------------------------------------- writes
@@ -509,7 +459,7 @@ class AzureStore(ObjectStore):
             self._put_single(key, data)
             if upload.put_verify:
                 self._verify_put(key, data)
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), n)
+        self._sizes.put(self.uri(key), n)
 
     def _put_single(self, key: str, data: memoryview, *, content_type: str | None = None) -> None:
         # Put Blob takes bytes (a memoryview would be iterated as ints): share the
@@ -525,58 +475,6 @@ class AzureStore(ObjectStore):
 
             kwargs["content_settings"] = ContentSettings(content_type=content_type)
         self._call("put", key, lambda: self._blob(key).upload_blob(payload, **kwargs), nbytes=len(data))
-
-    def _verify_put(self, key: str, data: memoryview) -> None:
-        """RELIABILITY.md §3.4: HEAD after PUT; a wrong size is deleted and re-sent."""
-        upload = self._upload
-        for attempt in range(1, upload.put_max_retries + 1):
-            try:
-                size = self.head(key).size
-            except StoreError as exc:
-                warnings.warn(f"verifying {self.uri(key)} failed ({exc}); the write stands",
-                              stacklevel=3)
-                return
-            if size == len(data):
-                return
-            self.delete(key)
-            if attempt == upload.put_max_retries:
-                break
-            time.sleep(upload.put_retry_delay_ms / 1000.0)
-            self._put_single(key, data)
-        raise IntegrityError(f"stored size differs from {len(data)} bytes after "
-                             f"{upload.put_max_retries} uploads", op="put", uri=self.uri(key),
-                             backend="azure")
-
-    def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
-        from s3dlio.multipart import MultipartUploadWriter
-
-        self._need_key(key, "put")
-        with MultipartUploadWriter.for_store(self, key, record=False) as writer:
-            for chunk in chunks:
-                writer.write(chunk)
-            return int(writer.close()["total_bytes"])
-
-    def put_file(self, key: str, path: str) -> int:
-        from s3dlio.multipart import MultipartUploadWriter
-
-        self._need_key(key, "upload")
-        size = os.path.getsize(path)
-        if size < self._upload.multipart_threshold_mb * MiB:
-            return super().put_file(key, path)
-        with open(path, "rb", buffering=0) as fh, MultipartUploadWriter.for_store(
-            self, key, record=False, expected_size=size
-        ) as writer:
-            while True:
-                view = writer.reserve(8 * MiB)
-                n = fh.readinto(view)
-                writer.commit(n or 0)
-                if not n:
-                    break
-            info = writer.close()
-        if info["total_bytes"] != size:
-            raise IntegrityError(f"uploaded {info['total_bytes']} bytes of a {size}-byte file",
-                                 op="upload", uri=self.uri(key), backend="azure")
-        return size
 
     # ------------------------------------------------------ staged-block uploads
     @staticmethod
@@ -623,7 +521,7 @@ class AzureStore(ObjectStore):
             kwargs["content_settings"] = ContentSettings(content_type=content_type)
         resp = self._call("complete_upload", key,
                           lambda: self._blob(key).commit_block_list(blocks, **kwargs))
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), sum(p.size for p in parts))
+        self._sizes.put(self.uri(key), sum(p.size for p in parts))
         etag = (resp or {}).get("etag")
         return str(etag) if etag else None
 
@@ -635,7 +533,7 @@ class AzureStore(ObjectStore):
     # ---------------------------------------------------------------- listing
     def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
         self._need_container("list")
-        sizes = size_cache(self._core.size_cache_ttl_secs)
+        sizes = self._sizes
         root = self.root
         page_size = self._az.list_page_size
         token: str | None = None
@@ -676,7 +574,7 @@ class AzureStore(ObjectStore):
             self._call("delete", key, lambda: self._blob(key).delete_blob())
         except NotFoundError:
             pass  # idempotent (a retried DELETE may see its own success as 404)
-        size_cache(self._core.size_cache_ttl_secs).forget(self.uri(key))
+        self._sizes.forget(self.uri(key))
 
     def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
         """Blob Batch deletes of 256 keys; per-key deletes where batches fail. Every
@@ -698,7 +596,7 @@ class AzureStore(ObjectStore):
         return failures
 
     def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
-        sizes = size_cache(self._core.size_cache_ttl_secs)
+        sizes = self._sizes
         for key in keys:
             sizes.forget(self.uri(key))
         if self._az.batch_delete and self.endpoint not in _no_batch_endpoints:
@@ -779,7 +677,7 @@ class AzureStore(ObjectStore):
         if status not in (None, "success", "pending"):
             raise StoreError(f"server-side copy from {self.uri(src_key)} ended as {status!r}",
                              op="copy", uri=self.uri(dst_key), backend="azure", endpoint=self.endpoint)
-        size_cache(self._core.size_cache_ttl_secs).forget(self.uri(dst_key))
+        self._sizes.forget(self.uri(dst_key))
 
     # ------------------------------------------------------------- containers
     def create_container(self, key: str = "") -> None:

@@ -48,14 +48,12 @@ from s3dlio.errors import (
     StoreError,
     StoreTimeoutError,
 )
-from s3dlio.retry import RetryPolicy
-from s3dlio.sizecache import size_cache
-from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore, UploadPart, format_rfc3339
+from s3dlio.netstore import NetworkStore
+from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, format_rfc3339
 from s3dlio_gcs.client import ClientConfig, GcsClient, get_client
 from s3dlio_gcs.errors import from_status, translate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from s3dlio.config import Settings
 
@@ -136,7 +134,7 @@ def _header_crc32c(headers: Any) -> str | None:
     return None
 
 
-class GcsStore(ObjectStore):
+class GcsStore(NetworkStore):
     """Objects of one bucket (``gs://bucket/`` or ``gcs://bucket/``)."""
 
     backend: ClassVar[str] = "gcs"
@@ -153,9 +151,6 @@ class GcsStore(ObjectStore):
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
         self._gcs = settings.section("gcs")
-        self._retry = settings.section("retry")
-        self._upload = settings.section("upload")
-        self._core = settings.core
         self.bucket = root.split("://", 1)[1].rstrip("/")
         self._cfg = ClientConfig(self._gcs, self._retry)
 
@@ -201,33 +196,14 @@ class GcsStore(ObjectStore):
         return self.__dict__["_client_cache"][2]
 
     @property
-    def _policy(self) -> RetryPolicy:
-        policy = self.__dict__.get("_policy_cache")
-        if policy is None:
-            policy = self.__dict__["_policy_cache"] = RetryPolicy(self._retry, endpoint=self.endpoint)
-        assert isinstance(policy, RetryPolicy)
-        return policy
-
-    @property
     def _timeout(self) -> tuple[float, float]:
         return self._cfg.timeout
 
-    def _call(self, op: str, key: str, fn: Callable[[], T], *, nbytes: int = 0,
-              replayable: bool = True) -> T:
-        uri = self.uri(key)
-        endpoint = self.endpoint
+    def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
+        return translate(exc, op=op, uri=self.uri(key), endpoint=self.endpoint)
 
-        def attempt() -> T:
-            try:
-                return fn()
-            except StoreError as exc:
-                if exc.uri is None:
-                    exc.uri = uri
-                raise
-            except Exception as exc:
-                raise translate(exc, op=op, uri=uri, endpoint=endpoint) from exc
-
-        return self._policy.call(attempt, op=op, uri=uri, nbytes=nbytes, replayable=replayable)
+    def _put_single(self, key: str, data: memoryview) -> None:
+        self._upload_object("put", key, key, data)
 
     def _need_bucket(self, op: str) -> None:
         if not self.bucket:
@@ -365,7 +341,7 @@ class GcsStore(ObjectStore):
             return view
 
         result = self._call("get", key, attempt)
-        sizes = size_cache(self._core.size_cache_ttl_secs)
+        sizes = self._sizes
         if result is not None:
             sizes.put(uri, len(result))
             return result
@@ -436,26 +412,6 @@ class GcsStore(ObjectStore):
             raise ValueError(f"get_range_into: offset must be >= 0 ({self.uri(key)})")
         return self._range_into(key, offset, buf)
 
-    def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
-        self._need_key(key, "get_range")
-        if offset < 0 or (length is not None and length < 0):
-            raise ValueError(f"get_range: offset and length must be >= 0 ({self.uri(key)})")
-        if length == 0:
-            return BytesView()
-        if length is None or length > _READ_SLICE:
-            size = size_cache(self._core.size_cache_ttl_secs).get(self.uri(key))
-            if size is None:
-                size = self.head(key).size
-            if offset >= size:
-                return BytesView()
-            length = size - offset if length is None else min(length, size - offset)
-        view, mv = BytesView.allocate(length, huge_pages=False)
-        with mv:
-            got = self._range_into(key, offset, mv)
-        if got != length:
-            view._truncate(got)
-        return view
-
     def head(self, key: str) -> ObjectMeta:
         self._need_key(key, "stat")
         bucket, timeout = self._bucket, self._timeout
@@ -467,7 +423,7 @@ class GcsStore(ObjectStore):
 
         blob = self._call("stat", key, attempt)
         meta = _meta_from_blob(key, blob)
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), meta.size)
+        self._sizes.put(self.uri(key), meta.size)
         return meta
 
     # ----------------------------------------------------------------- writes
@@ -543,7 +499,7 @@ class GcsStore(ObjectStore):
             self._upload_object("put", key, key, data, create_only=create_only)
             if upload.put_verify:
                 self._verify_put(key, data)
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), n)
+        self._sizes.put(self.uri(key), n)
 
     def put_if_absent(self, key: str, data: memoryview) -> bool:
         """Create-only write: ``True`` if written, ``False`` if ``key`` already existed."""
@@ -552,58 +508,6 @@ class GcsStore(ObjectStore):
         except AlreadyExistsError:
             return False
         return True
-
-    def _verify_put(self, key: str, data: memoryview) -> None:
-        """RELIABILITY.md §3.4: HEAD after PUT; a wrong size is deleted and re-sent."""
-        upload = self._upload
-        for attempt in range(1, upload.put_max_retries + 1):
-            try:
-                size = self.head(key).size
-            except StoreError as exc:
-                warnings.warn(f"verifying {self.uri(key)} failed ({exc}); the write stands",
-                              stacklevel=3)
-                return
-            if size == len(data):
-                return
-            self.delete(key)
-            if attempt == upload.put_max_retries:
-                break
-            time.sleep(upload.put_retry_delay_ms / 1000.0)
-            self._upload_object("put", key, key, data)
-        raise IntegrityError(f"stored size differs from {len(data)} bytes after "
-                             f"{upload.put_max_retries} uploads", op="put", uri=self.uri(key),
-                             backend="gcs")
-
-    def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
-        from s3dlio.multipart import MultipartUploadWriter
-
-        self._need_key(key, "put")
-        with MultipartUploadWriter.for_store(self, key, record=False) as writer:
-            for chunk in chunks:
-                writer.write(chunk)
-            return int(writer.close()["total_bytes"])
-
-    def put_file(self, key: str, path: str) -> int:
-        from s3dlio.multipart import MultipartUploadWriter
-
-        self._need_key(key, "upload")
-        size = os.path.getsize(path)
-        if size < self._upload.multipart_threshold_mb * MiB:
-            return super().put_file(key, path)
-        with open(path, "rb", buffering=0) as fh, MultipartUploadWriter.for_store(
-            self, key, record=False, expected_size=size
-        ) as writer:
-            while True:
-                view = writer.reserve(_READ_SLICE)
-                n = fh.readinto(view)
-                writer.commit(n or 0)
-                if not n:
-                    break
-            info = writer.close()
-        if info["total_bytes"] != size:
-            raise IntegrityError(f"uploaded {info['total_bytes']} bytes of a {size}-byte file",
-                                 op="upload", uri=self.uri(key), backend="gcs")
-        return size
 
     # ------------------------------------------------- parallel composite uploads
     @staticmethod
@@ -688,7 +592,7 @@ class GcsStore(ObjectStore):
             warnings.warn(f"{self.uri(key)} is complete but {len(failures)} temporary part objects "
                           f"under {self.uri(prefix)} could not be deleted (first: {failures[0][1]}); "
                           "abort_incomplete_uploads removes them", stacklevel=2)
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), expected)
+        self._sizes.put(self.uri(key), expected)
         return str(blob.etag) if blob.etag else None
 
     def abort_upload(self, key: str, upload_id: str) -> None:
@@ -759,7 +663,7 @@ class GcsStore(ObjectStore):
                 return
 
     def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
-        sizes = size_cache(self._core.size_cache_ttl_secs)
+        sizes = self._sizes
         root = self.root
         seen: set[str] = set()  # a prefix may come back on several pages: report it once
         for blobs, prefixes in self._list_raw(prefix, recursive=recursive):
@@ -779,7 +683,7 @@ class GcsStore(ObjectStore):
             self._call("delete", key, lambda: bucket.delete_blob(key, retry=None, timeout=timeout))
         except NotFoundError:
             pass  # idempotent (a retried DELETE may see its own success as 404)
-        size_cache(self._core.size_cache_ttl_secs).forget(self.uri(key))
+        self._sizes.forget(self.uri(key))
 
     def delete(self, key: str) -> None:
         self._need_key(key, "delete")
@@ -840,7 +744,7 @@ class GcsStore(ObjectStore):
             token, total = self._call("copy", dst_key, step)
             if not token:
                 break
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(dst_key), total)
+        self._sizes.put(self.uri(dst_key), total)
 
     # ------------------------------------------------------------- containers
     def _project(self, op: str) -> str:

@@ -34,9 +34,8 @@ from s3dlio.errors import (
     StoreError,
     StoreTimeoutError,
 )
-from s3dlio.retry import RetryPolicy
-from s3dlio.sizecache import size_cache
-from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore, UploadPart
+from s3dlio.netstore import NetworkStore
+from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart
 from s3dlio_s3.client import DEFAULT_REGION, ClientConfig, make_client
 from s3dlio_s3.errors import translate
 
@@ -103,7 +102,7 @@ def _crc32c_b64(data: memoryview) -> str:
     return base64.b64encode(crc32c.crc32c(data).to_bytes(4, "big")).decode("ascii")
 
 
-class S3Store(ObjectStore):
+class S3Store(NetworkStore):
     """Objects of one bucket (``s3://bucket/`` or ``s3://host:port/bucket/``)."""
 
     backend: ClassVar[str] = "s3"
@@ -119,9 +118,6 @@ class S3Store(ObjectStore):
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
         self._s3 = settings.section("s3")
-        self._retry = settings.section("retry")
-        self._upload = settings.section("upload")
-        self._core = settings.core
         host, self.bucket = _parse_root(root)
         endpoint_url = self._s3.endpoint_url
         if host:
@@ -183,28 +179,8 @@ class S3Store(ObjectStore):
             cached = self.__dict__["_client_cache"] = (pid, client)
         return cached[1]
 
-    @property
-    def _policy(self) -> RetryPolicy:
-        policy = self.__dict__.get("_policy_cache")
-        if policy is None:
-            policy = self.__dict__["_policy_cache"] = RetryPolicy(self._retry, endpoint=self.endpoint)
-        assert isinstance(policy, RetryPolicy)
-        return policy
-
-    def _call(self, op: str, key: str, fn: Callable[[], T], *, nbytes: int = 0,
-              replayable: bool = True) -> T:
-        uri = self.uri(key)
-        endpoint = self.endpoint
-
-        def attempt() -> T:
-            try:
-                return fn()
-            except StoreError:
-                raise
-            except Exception as exc:
-                raise translate(exc, op=op, uri=uri, endpoint=endpoint) from exc
-
-        return self._policy.call(attempt, op=op, uri=uri, nbytes=nbytes, replayable=replayable)
+    def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
+        return translate(exc, op=op, uri=self.uri(key), endpoint=self.endpoint)
 
     def _need_bucket(self, op: str) -> None:
         if not self.bucket:
@@ -257,7 +233,7 @@ class S3Store(ObjectStore):
         self._need_key(key, "get")
         uri = self.uri(key)
         threshold = self._core.range_threshold_mb * MiB if self._core.range_optimization else None
-        sizes = size_cache(self._core.size_cache_ttl_secs)
+        sizes = self._sizes
         known = sizes.get(uri) if threshold is not None else None
         if known is not None and threshold is not None and known >= threshold:
             return self._get_split(key, known, None)
@@ -378,34 +354,12 @@ class S3Store(ObjectStore):
         self._need_key(key, "get_range")
         return self._range_into(key, offset, buf)
 
-    def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
-        self._need_key(key, "get_range")
-        if offset < 0 or (length is not None and length < 0):
-            raise ValueError(f"get_range: offset and length must be >= 0 ({self.uri(key)})")
-        if length == 0:
-            return BytesView()
-        if length is None or length > _READ_SLICE:
-            # Open-ended or large: learn the size (cache, else HEAD) and clip, so the
-            # buffer is never larger than what the object can give.
-            size = size_cache(self._core.size_cache_ttl_secs).get(self.uri(key))
-            if size is None:
-                size = self.head(key).size
-            if offset >= size:
-                return BytesView()
-            length = size - offset if length is None else min(length, size - offset)
-        view, mv = BytesView.allocate(length, huge_pages=False)
-        with mv:  # released before a truncation resizes the buffer
-            got = self._range_into(key, offset, mv)
-        if got != length:
-            view._truncate(got)
-        return view
-
     def head(self, key: str) -> ObjectMeta:
         self._need_key(key, "stat")
         client, bucket = self._client, self.bucket
         resp = self._call("stat", key, lambda: client.head_object(Bucket=bucket, Key=key))
         meta = _meta_from_head(key, resp)
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), meta.size)
+        self._sizes.put(self.uri(key), meta.size)
         return meta
 
     # ----------------------------------------------------------------- writes
@@ -422,7 +376,7 @@ class S3Store(ObjectStore):
             self._put_single(key, data)
             if upload.put_verify:
                 self._verify_put(key, data)
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), n)
+        self._sizes.put(self.uri(key), n)
 
     def _put_single(self, key: str, data: memoryview) -> None:
         client, bucket = self._client, self.bucket
@@ -431,58 +385,6 @@ class S3Store(ObjectStore):
             lambda extra: client.put_object(Bucket=bucket, Key=key, Body=self._body(data), **extra),
             nbytes=len(data),
         )
-
-    def _verify_put(self, key: str, data: memoryview) -> None:
-        """RELIABILITY.md §3.4: HEAD after PUT; a wrong size is deleted and re-sent."""
-        upload = self._upload
-        for attempt in range(1, upload.put_max_retries + 1):
-            try:
-                size = self.head(key).size
-            except StoreError as exc:
-                warnings.warn(f"verifying {self.uri(key)} failed ({exc}); the write stands",
-                              stacklevel=3)
-                return
-            if size == len(data):
-                return
-            self.delete(key)
-            if attempt == upload.put_max_retries:
-                break
-            time.sleep(upload.put_retry_delay_ms / 1000.0)
-            self._put_single(key, data)
-        raise IntegrityError(f"stored size differs from {len(data)} bytes after "
-                             f"{upload.put_max_retries} uploads", op="put", uri=self.uri(key),
-                             backend="s3")
-
-    def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
-        from s3dlio.multipart import MultipartUploadWriter
-
-        self._need_key(key, "put")
-        with MultipartUploadWriter.for_store(self, key, record=False) as writer:
-            for chunk in chunks:
-                writer.write(chunk)
-            return int(writer.close()["total_bytes"])
-
-    def put_file(self, key: str, path: str) -> int:
-        from s3dlio.multipart import MultipartUploadWriter
-
-        self._need_key(key, "upload")
-        size = os.path.getsize(path)
-        if size < self._upload.multipart_threshold_mb * MiB:
-            return super().put_file(key, path)
-        with open(path, "rb", buffering=0) as fh, MultipartUploadWriter.for_store(
-            self, key, record=False, expected_size=size
-        ) as writer:
-            while True:
-                view = writer.reserve(_READ_SLICE)
-                n = fh.readinto(view)
-                writer.commit(n or 0)
-                if not n:
-                    break
-            info = writer.close()
-        if info["total_bytes"] != size:
-            raise IntegrityError(f"uploaded {info['total_bytes']} bytes of a {size}-byte file",
-                                 op="upload", uri=self.uri(key), backend="s3")
-        return size
 
     # --------------------------------------------------------------- multipart
     def create_upload(self, key: str, *, content_type: str | None = None) -> str:
@@ -517,7 +419,7 @@ class S3Store(ObjectStore):
             listed.append(entry)
         resp = self._call("complete_upload", key, lambda: client.complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}))
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(key), sum(p.size for p in parts))
+        self._sizes.put(self.uri(key), sum(p.size for p in parts))
         etag = resp.get("ETag")
         return str(etag) if etag else None
 
@@ -555,7 +457,7 @@ class S3Store(ObjectStore):
                                   "MaxKeys": self._s3.list_page_size}
         if not recursive:
             kwargs["Delimiter"] = "/"
-        sizes = size_cache(self._core.size_cache_ttl_secs)
+        sizes = self._sizes
         root = self.root
         while True:
             # A page is retried with the same continuation token (never restarted).
@@ -581,7 +483,7 @@ class S3Store(ObjectStore):
             self._call("delete", key, lambda: client.delete_object(Bucket=bucket, Key=key))
         except NotFoundError:
             pass  # idempotent (a retried DELETE may see its own success as 404)
-        size_cache(self._core.size_cache_ttl_secs).forget(self.uri(key))
+        self._sizes.forget(self.uri(key))
 
     def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
         """DeleteObjects in batches of 1,000; every per-key error is returned."""
@@ -600,7 +502,7 @@ class S3Store(ObjectStore):
         from s3dlio_s3.errors import _client_error
 
         client, bucket = self._client, self.bucket
-        sizes = size_cache(self._core.size_cache_ttl_secs)
+        sizes = self._sizes
         failures: list[tuple[str, BaseException]] = []
         valid = []
         for key in keys:
@@ -640,7 +542,7 @@ class S3Store(ObjectStore):
                 Bucket=bucket, Key=dst_key, CopySource=source))
         else:
             self._copy_multipart(source, dst_key, size)
-        size_cache(self._core.size_cache_ttl_secs).put(self.uri(dst_key), size)
+        self._sizes.put(self.uri(dst_key), size)
 
     def _copy_multipart(self, source: dict[str, str], dst_key: str, size: int) -> None:
         client, bucket = self._client, self.bucket
