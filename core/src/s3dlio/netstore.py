@@ -9,6 +9,8 @@ the required store methods, and inherits:
   exceptions translated inside the attempt (the error class decides retrying);
 * :meth:`get_range` — sized from the size cache or a HEAD only when open-ended or
   large, so the buffer never exceeds what the object can give;
+* :meth:`put` — one PUT, or a zero-copy multipart upload above the threshold;
+* :meth:`_fill` — a response body read into a buffer with the attempt deadline checked;
 * :meth:`put_stream` / :meth:`put_file` — through core's multipart writer, bounded
   memory, files read with ``readinto`` straight into part buffers;
 * :meth:`_verify_put` — RELIABILITY.md §3.4's HEAD-after-PUT loop.
@@ -28,7 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from s3dlio.bytesview import BytesView
-from s3dlio.errors import IntegrityError, StoreError
+from s3dlio.errors import IntegrityError, StoreError, StoreTimeoutError
 from s3dlio.retry import RetryPolicy
 from s3dlio.sizecache import SizeCache, size_cache
 from s3dlio.store import ObjectStore
@@ -124,7 +126,43 @@ class NetworkStore(ObjectStore):
             view._truncate(got)
         return view
 
+    def _fill(self, reader: Callable[[memoryview], int | None], mv: memoryview, key: str) -> int:
+        """Fill ``mv`` with ``reader(slice)`` calls (a response's ``readinto``); return the
+        bytes read. The attempt deadline is checked between 8 MiB slices."""
+        deadline = time.monotonic() + self._policy.attempt_timeout(len(mv))
+        total = len(mv)
+        pos = 0
+        while pos < total:
+            n = reader(mv[pos : min(total, pos + _FILE_SLICE)])
+            if not n:
+                break
+            pos += n
+            if time.monotonic() > deadline:
+                raise StoreTimeoutError(
+                    f"body read exceeded the attempt deadline after {pos} of {total} bytes",
+                    op="get", uri=self.uri(key), backend=self.backend, endpoint=self.endpoint,
+                )
+        return pos
+
     # ----------------------------------------------------------------- writes
+    def put(self, key: str, data: memoryview) -> None:
+        """One PUT below ``[upload] multipart_threshold_mb``, else a multipart upload whose
+        parts are slices of ``data`` (no copy); optional verification (``put_verify``)."""
+        self._need_key(key, "put")
+        n = len(data)
+        upload = self._upload
+        if n >= upload.multipart_threshold_mb * MiB:
+            from s3dlio.multipart import upload_buffer
+
+            upload_buffer(self, key, data,
+                          part_size=max(upload.part_size_mb * MiB, self.min_part_size),
+                          max_in_flight=upload.max_in_flight or 8)
+        else:
+            self._put_single(key, data)
+            if upload.put_verify:
+                self._verify_put(key, data)
+        self._sizes.put(self.uri(key), n)
+
     def _verify_put(self, key: str, data: memoryview) -> None:
         """RELIABILITY.md §3.4: HEAD after PUT; a wrong size is deleted and re-sent."""
         upload = self._upload

@@ -446,21 +446,6 @@ class AzureStore(NetworkStore):
         return meta
 
     # ----------------------------------------------------------------- writes
-    def put(self, key: str, data: memoryview) -> None:
-        self._need_key(key, "put")
-        n = len(data)
-        upload = self._upload
-        if n >= upload.multipart_threshold_mb * MiB:
-            from s3dlio.multipart import upload_buffer
-
-            upload_buffer(self, key, data, part_size=max(upload.part_size_mb * MiB, self.min_part_size),
-                          max_in_flight=upload.max_in_flight or 8)
-        else:
-            self._put_single(key, data)
-            if upload.put_verify:
-                self._verify_put(key, data)
-        self._sizes.put(self.uri(key), n)
-
     def _put_single(self, key: str, data: memoryview, *, content_type: str | None = None) -> None:
         # Put Blob takes bytes (a memoryview would be iterated as ints): share the
         # caller's bytes object when the view covers all of it, else copy once.

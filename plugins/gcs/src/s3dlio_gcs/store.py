@@ -46,7 +46,6 @@ from s3dlio.errors import (
     NotFoundError,
     PreconditionError,
     StoreError,
-    StoreTimeoutError,
 )
 from s3dlio.netstore import NetworkStore
 from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, format_rfc3339
@@ -66,7 +65,6 @@ COMPOSE_MAX = 32
 """Most sources of one compose request."""
 PARTS_MARK = ".s3dlio-parts/"
 """Temporary part objects of a composite upload live under ``<key>.s3dlio-parts/<id>/``."""
-_READ_SLICE = 8 * MiB
 _PART_RE = re.compile(r"^(?P<key>.+)\.s3dlio-parts/(?P<id>[co][0-9a-f]{32})/")
 _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9._\-]*[a-z0-9]$")
@@ -276,19 +274,9 @@ class GcsStore(NetworkStore):
         fp = getattr(raw, "_fp", None)
         direct = fp is not None and hasattr(fp, "readinto")
         reader = fp.readinto if direct and fp is not None else raw.readinto
-        deadline = time.monotonic() + self._policy.attempt_timeout(len(mv))
         total = len(mv)
-        pos = 0
         try:
-            while pos < total:
-                n = reader(mv[pos : min(total, pos + _READ_SLICE)])
-                if not n:
-                    break
-                pos += n
-                if time.monotonic() > deadline:
-                    raise StoreTimeoutError(
-                        f"body read exceeded the attempt deadline after {pos} of {total} bytes",
-                        op="get", uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
+            pos = self._fill(reader, mv, key)
         except StoreError:
             resp.close()
             raise

@@ -32,7 +32,6 @@ from s3dlio.errors import (
     InvalidPathError,
     NotFoundError,
     StoreError,
-    StoreTimeoutError,
 )
 from s3dlio.netstore import NetworkStore
 from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart
@@ -50,8 +49,6 @@ T = TypeVar("T")
 MiB = 1 << 20
 MAX_KEY_BYTES = 1024
 MAX_SINGLE_COPY = 5 << 30
-_READ_SLICE = 8 * MiB
-"""Body reads happen in slices so the attempt deadline is checked between them."""
 
 _ENDPOINT_RE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(?::\d+)?$|^[^/:]+:\d+$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
@@ -293,20 +290,9 @@ class S3Store(NetworkStore):
         headers = getattr(raw, "headers", {}) or {}
         direct = fp is not None and hasattr(fp, "readinto") and not headers.get("content-encoding")
         reader = fp.readinto if direct and fp is not None else raw.readinto
-        deadline = time.monotonic() + self._policy.attempt_timeout(len(mv))
         total = len(mv)
-        pos = 0
         try:
-            while pos < total:
-                n = reader(mv[pos : min(total, pos + _READ_SLICE)])
-                if not n:
-                    break
-                pos += n
-                if time.monotonic() > deadline:
-                    raise StoreTimeoutError(
-                        f"body read exceeded the attempt deadline after {pos} of {total} bytes",
-                        op="get", uri=self.uri(key), backend="s3", endpoint=self.endpoint,
-                    )
+            pos = self._fill(reader, mv, key)
         except StoreError:
             body.close()
             raise
@@ -363,21 +349,6 @@ class S3Store(NetworkStore):
         return meta
 
     # ----------------------------------------------------------------- writes
-    def put(self, key: str, data: memoryview) -> None:
-        self._need_key(key, "put")
-        n = len(data)
-        upload = self._upload
-        if n >= upload.multipart_threshold_mb * MiB:
-            from s3dlio.multipart import upload_buffer
-
-            upload_buffer(self, key, data, part_size=max(upload.part_size_mb * MiB, self.min_part_size),
-                          max_in_flight=upload.max_in_flight or 8)
-        else:
-            self._put_single(key, data)
-            if upload.put_verify:
-                self._verify_put(key, data)
-        self._sizes.put(self.uri(key), n)
-
     def _put_single(self, key: str, data: memoryview) -> None:
         client, bucket = self._client, self.bucket
         self._with_checksum(
