@@ -188,7 +188,7 @@ def components(uri: str, rounds: int = 30, n: int = 2000) -> dict[str, float]:
         def start(self) -> None:
             return None
 
-        def finish(self, span: object, op: str, **kw: object) -> None:
+        def finish(self, span: object, op: str, *args: object, **kw: object) -> None:
             return None
 
     rec = OpLogRecorder(capacity=1 << 30)

@@ -18,8 +18,8 @@ CREATE_CONTAINER DELETE_CONTAINER``.
 from __future__ import annotations
 
 import builtins
-import time
 from collections.abc import Iterable, Iterator
+from time import time_ns as _time_ns
 from typing import TYPE_CHECKING, Any, Protocol
 
 from s3dlio.middleware import StoreWrapper
@@ -47,7 +47,6 @@ class Recorder(Protocol):
         self,
         span: Any,
         op: str,
-        *,
         n_objects: int,
         nbytes: int,
         endpoint: str,
@@ -55,7 +54,12 @@ class Recorder(Protocol):
         error: BaseException | str | None = None,
         first_byte_ns: int | None = None,
     ) -> None:
-        """Called as the request ends: ``error`` is the exception, a ready message, or ``None``."""
+        """Called as the request ends: ``error`` is the exception, a ready message, or ``None``.
+
+        Core's per-request wrapper passes every argument positionally (keyword
+        arguments cost about as much as the rest of the call); implementations must
+        accept both.
+        """
 
     # Optional: ``abandon(span)`` is called (when the recorder has it) for a span that
     # produced no request, e.g. the probe that finds a listing exhausted.
@@ -91,11 +95,15 @@ class RecordingStore(StoreWrapper):
               error: BaseException | str | None = None, first_byte_ns: int | None = None) -> None:
         rec = current
         if rec is not None:
-            rec.finish(span, op, n_objects=n, nbytes=nbytes, endpoint=self._endpoint,
-                       file=self._file_prefix + key, error=error, first_byte_ns=first_byte_ns)
+            rec.finish(span, op, n, nbytes, self._endpoint, self._file_prefix + key, error,
+                       first_byte_ns)
 
     def _read(self, key: str, fn: Any, *args: Any) -> Any:
-        """A GET: bytes = length of the result; first byte = when the data was in hand."""
+        """A GET: bytes = length of the result; first byte = when the data was in hand.
+
+        The hot path of every recorded read: one recorder lookup, ``start``, the call,
+        one positional ``finish`` (no helper frame, no keyword arguments).
+        """
         rec = current
         if rec is None:
             return fn(key, *args)
@@ -103,14 +111,26 @@ class RecordingStore(StoreWrapper):
         try:
             result = fn(key, *args)
         except BaseException as exc:
-            self._done(span, "GET", key, 1, 0, exc)
+            rec.finish(span, "GET", 1, 0, self._endpoint, self._file_prefix + key, exc, None)
             raise
-        nbytes = result if isinstance(result, int) else len(result)
-        self._done(span, "GET", key, 1, nbytes, first_byte_ns=time.time_ns())
+        rec.finish(span, "GET", 1, result if result.__class__ is int else len(result),
+                   self._endpoint, self._file_prefix + key, None, _time_ns())
         return result
 
     def get(self, key: str) -> BytesView:
-        return self._read(key, self.inner.get)  # type: ignore[no-any-return]
+        # _read inlined: this is the call every get/get_many item makes.
+        rec = current
+        if rec is None:
+            return self.inner.get(key)
+        span = rec.start()
+        try:
+            result = self.inner.get(key)
+        except BaseException as exc:
+            rec.finish(span, "GET", 1, 0, self._endpoint, self._file_prefix + key, exc, None)
+            raise
+        rec.finish(span, "GET", 1, len(result), self._endpoint, self._file_prefix + key, None,
+                   _time_ns())
+        return result
 
     def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
         return self._read(key, self.inner.get_range, offset, length)  # type: ignore[no-any-return]

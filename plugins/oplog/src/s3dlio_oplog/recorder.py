@@ -86,7 +86,6 @@ class OpLogRecorder:
         self,
         span: tuple[int, int],
         op: str,
-        *,
         n_objects: int,
         nbytes: int,
         endpoint: str,
