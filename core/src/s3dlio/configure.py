@@ -20,6 +20,7 @@ __all__ = [
     "gcs_set_channel_count",
     "gcs_set_rapid_mode",
     "init_logging",
+    "is_endpoint_segment",
     "parse_s3_uri_full",
 ]
 
@@ -113,6 +114,11 @@ def configure_tokio_threads(n: int = 0) -> int:
 _ENDPOINT_RE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(?::\d+)?$|^[^/:]+:\d+$")
 
 
+def is_endpoint_segment(text: str) -> bool:
+    """Whether the first segment of an ``s3://`` URI names an endpoint (``host:port`` or an IP)."""
+    return _ENDPOINT_RE.match(text) is not None
+
+
 def parse_s3_uri_full(uri: str) -> dict[str, Any]:
     """``{"endpoint", "bucket", "key"}`` of ``s3://[host:port/]bucket/key``.
 
@@ -126,7 +132,7 @@ def parse_s3_uri_full(uri: str) -> dict[str, Any]:
         raise ValueError(f"s3 URI needs a bucket and a '/' ({uri!r})")
     first, _, remainder = rest.partition("/")
     endpoint = None
-    if _ENDPOINT_RE.match(first):
+    if is_endpoint_segment(first):
         endpoint = first
         bucket, _, key = remainder.partition("/")
     else:

@@ -37,19 +37,13 @@ _insecure_warned = False
 class ClientConfig:
     """Everything that selects a distinct client: endpoint, region, TLS, timeouts."""
 
-    __slots__ = ("endpoint_url", "key", "region", "retry", "s3")
+    __slots__ = ("endpoint_url", "region", "retry", "s3")
 
     def __init__(self, s3: S3Settings, retry: RetrySettings, endpoint_url: str | None) -> None:
         self.s3 = s3
         self.retry = retry
         self.endpoint_url = endpoint_url or None
         self.region = s3.region or DEFAULT_REGION
-        self.key = (
-            self.endpoint_url, self.region, s3.addressing_style, s3.ca_bundle, s3.insecure,
-            s3.anonymous, s3.profile, s3.max_connections, s3.unsigned_payload,
-            retry.connect_timeout_secs, retry.read_timeout_secs,
-            s3.metadata_timeout_secs, s3.metadata_attempts,
-        )
 
 
 _CREDENTIAL_ENV = (

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from s3dlio.bytesview import BytesView
+from s3dlio.configure import is_endpoint_segment
 from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import (
     IntegrityError,
@@ -50,7 +51,6 @@ MiB = 1 << 20
 MAX_KEY_BYTES = 1024
 MAX_SINGLE_COPY = 5 << 30
 
-_ENDPOINT_RE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(?::\d+)?$|^[^/:]+:\d+$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
@@ -139,7 +139,7 @@ class S3Store(NetworkStore):
         if not first:
             raise InvalidPathError("an s3:// URI needs a bucket: s3://bucket/key", op="parse",
                                    uri=uri, backend="s3")
-        if _ENDPOINT_RE.match(first):
+        if is_endpoint_segment(first):
             bucket, _, key = remainder.partition("/")
             if not bucket:
                 if key:
@@ -577,7 +577,7 @@ def _parse_root(root: str) -> tuple[str, str]:
     parts = root[5:].rstrip("/").split("/") if root != "s3://" else [""]
     if len(parts) == 2:
         return parts[0], parts[1]
-    if _ENDPOINT_RE.match(parts[0]):
+    if is_endpoint_segment(parts[0]):
         return parts[0], ""
     return "", parts[0]
 
