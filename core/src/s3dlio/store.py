@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import builtins
+import calendar
 import enum
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = [
     "ObjectStore",
     "UploadPart",
     "as_buffer",
+    "epoch_seconds",
     "format_rfc3339",
 ]
 
@@ -57,6 +59,16 @@ class Capability(enum.Enum):
     """Reads and writes bypass the page cache."""
     SERVER_COPY = "server_copy"
     """``copy`` happens without moving data through the client."""
+
+
+def epoch_seconds(value: Any) -> float | None:
+    """Seconds since the epoch of an SDK ``datetime`` (naive ones are UTC); ``None`` if absent."""
+    if value is None:
+        return None
+    try:
+        return float(calendar.timegm(value.utctimetuple()) + value.microsecond / 1e6)
+    except (AttributeError, ValueError, OverflowError):
+        return None
 
 
 def format_rfc3339(epoch_seconds: float | None) -> str | None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import builtins
-import calendar
 import functools
 import hashlib
 import os
@@ -48,7 +47,7 @@ from s3dlio.errors import (
 )
 from s3dlio.netstore import NetworkStore
 from s3dlio.sizecache import size_cache
-from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, format_rfc3339
+from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds, format_rfc3339
 from s3dlio_azure.client import (
     GET_CHUNK,
     Credentials,
@@ -113,13 +112,6 @@ def validate_container_name(container: str, uri: str) -> None:
                            backend="azure")
 
 
-def _epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(calendar.timegm(value.utctimetuple()) + value.microsecond / 1e6)
-    except AttributeError:
-        return None
 
 
 # ------------------------------------------------------------------ CRC-32C helpers
@@ -701,7 +693,7 @@ class AzureStore(NetworkStore):
 
         base = f"{self.scheme}://{self.account}/"
         return [{"name": c.name, "uri": f"{base}{c.name}/",
-                 "creation_date": format_rfc3339(_epoch(c.last_modified))}
+                 "creation_date": format_rfc3339(epoch_seconds(c.last_modified))}
                 for c in self._call("list_containers", "", fetch)]
 
 
@@ -746,7 +738,7 @@ def _meta_from_props(key: str, props: Any, *, listing: bool = False) -> ObjectMe
     return ObjectMeta(
         key=key,
         size=int(getattr(props, "size", 0) or 0),
-        last_modified=_epoch(getattr(props, "last_modified", None)),
+        last_modified=epoch_seconds(getattr(props, "last_modified", None)),
         etag=getattr(props, "etag", None),
         content_type=getattr(settings, "content_type", None) if settings is not None else None,
         storage_class=str(getattr(tier, "value", tier)) if tier else None,

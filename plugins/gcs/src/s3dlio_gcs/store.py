@@ -48,7 +48,7 @@ from s3dlio.errors import (
     StoreError,
 )
 from s3dlio.netstore import NetworkStore
-from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, format_rfc3339
+from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds, format_rfc3339
 from s3dlio_gcs.client import ClientConfig, GcsClient, get_client
 from s3dlio_gcs.errors import from_status, translate
 
@@ -101,13 +101,6 @@ def validate_bucket_name(bucket: str, uri: str) -> None:
                                backend="gcs")
 
 
-def _epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value.timestamp())
-    except (AttributeError, ValueError, OverflowError):
-        return None
 
 
 def _crc32c(data: memoryview) -> int:
@@ -612,7 +605,7 @@ class GcsStore(NetworkStore):
                     continue
                 group = (match["key"], match["id"])
                 groups.setdefault(group, []).append(blob.name)
-                created = _epoch(blob.time_created) or _epoch(blob.updated)
+                created = epoch_seconds(blob.time_created) or epoch_seconds(blob.updated)
                 if created is None or created <= cutoff:
                     stale.add(group)
         names = [n for g in stale for n in groups[g]]
@@ -772,7 +765,7 @@ class GcsStore(NetworkStore):
         out = []
         for b in self._call("list_buckets", "", fetch):
             out.append({"name": b.name, "uri": f"{scheme}://{b.name}/",
-                        "creation_date": format_rfc3339(_epoch(b.time_created))})
+                        "creation_date": format_rfc3339(epoch_seconds(b.time_created))})
         return out
 
 
@@ -795,13 +788,13 @@ def _meta_from_blob(key: str, blob: Any, *, listing: bool = False) -> ObjectMeta
             extra[name] = value
     if blob.generation is not None:
         extra["generation"] = int(blob.generation)
-    created = _epoch(blob.time_created)
+    created = epoch_seconds(blob.time_created)
     if created is not None:
         extra["time_created"] = format_rfc3339(created)
     return ObjectMeta(
         key=key,
         size=int(blob.size or 0),
-        last_modified=_epoch(blob.updated),
+        last_modified=epoch_seconds(blob.updated),
         etag=blob.etag,
         content_type=None if listing else blob.content_type,
         storage_class=blob.storage_class or "STANDARD",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import builtins
-import calendar
 import os
 import re
 import time
@@ -35,7 +34,7 @@ from s3dlio.errors import (
     StoreError,
 )
 from s3dlio.netstore import NetworkStore
-from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart
+from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds
 from s3dlio_s3.client import DEFAULT_REGION, ClientConfig, make_client
 from s3dlio_s3.errors import translate
 
@@ -82,13 +81,6 @@ def validate_bucket_name(bucket: str, uri: str) -> None:
                                backend="s3")
 
 
-def _epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(calendar.timegm(value.utctimetuple()) + value.microsecond / 1e6)
-    except AttributeError:
-        return None
 
 
 def _crc32c_b64(data: memoryview) -> str:
@@ -411,7 +403,7 @@ class S3Store(NetworkStore):
         while True:
             resp = self._call("list_uploads", prefix, lambda: client.list_multipart_uploads(**kwargs))
             for upload in resp.get("Uploads", []):
-                started = _epoch(upload.get("Initiated"))
+                started = epoch_seconds(upload.get("Initiated"))
                 if started is None or started <= cutoff:
                     self.abort_upload(upload["Key"], upload["UploadId"])
                     aborted += 1
@@ -436,7 +428,7 @@ class S3Store(NetworkStore):
             contents = resp.get("Contents", ())
             keys = [c["Key"] for c in contents]
             metas = [ObjectMeta(key=c["Key"], size=int(c.get("Size", 0)),
-                                last_modified=_epoch(c.get("LastModified")), etag=c.get("ETag"),
+                                last_modified=epoch_seconds(c.get("LastModified")), etag=c.get("ETag"),
                                 storage_class=c.get("StorageClass")) for c in contents]
             sizes.put_many([(root + m.key, m.size) for m in metas])
             prefixes = [p["Prefix"] for p in resp.get("CommonPrefixes", ())]
@@ -564,7 +556,7 @@ class S3Store(NetworkStore):
         base = self.root[: -len(self.bucket) - 1] if self.bucket else self.root  # s3://[host:port/]
         out = []
         for b in resp.get("Buckets", ()):
-            created = _epoch(b.get("CreationDate"))
+            created = epoch_seconds(b.get("CreationDate"))
             from s3dlio.store import format_rfc3339
 
             out.append({"name": b["Name"], "uri": f"{base}{b['Name']}/",
@@ -605,7 +597,7 @@ def _meta_from_head(key: str, resp: dict[str, Any]) -> ObjectMeta:
     return ObjectMeta(
         key=key,
         size=int(resp.get("ContentLength", 0)),
-        last_modified=_epoch(resp.get("LastModified")),
+        last_modified=epoch_seconds(resp.get("LastModified")),
         etag=resp.get("ETag"),
         content_type=resp.get("ContentType"),
         storage_class=resp.get("StorageClass", "STANDARD"),
