@@ -70,6 +70,7 @@ __all__ = [
     "RedirectingProxy",
     "RecordedRequest",
     "ensure_azurite",
+    "find_azurite",
     "find_weed_binary",
     "find_fake_gcs_binary",
     "free_port",
@@ -316,15 +317,9 @@ def azurite_cache_dir() -> Path:
     return Path.home() / ".cache" / "s3dlio-testing" / "node"
 
 
-def ensure_azurite(cache_dir: Path | None = None, *, install_timeout: float = 600.0) -> Path:
-    """Path of an ``azurite-blob`` executable, installing Azurite with npm if needed.
-
-    Looks at ``$S3DLIO_AZURITE_BLOB``, then ``azurite-blob`` on ``PATH``, then the cache
-    directory (:func:`azurite_cache_dir`); otherwise runs ``npm install --prefix
-    <cache> azurite@3.35`` (under a file lock, so concurrent test sessions install it
-    once). Raises :class:`ServerPrerequisiteMissing` without Node.js/npm and
-    :class:`ServerStartError` if npm fails.
-    """
+def find_azurite(cache_dir: Path | None = None) -> Path:
+    """Path of an installed ``azurite-blob`` (``$S3DLIO_AZURITE_BLOB``, ``PATH``, the cache);
+    raises :class:`ServerPrerequisiteMissing` instead of installing it."""
     override = os.environ.get("S3DLIO_AZURITE_BLOB")
     if override:
         return Path(override)
@@ -335,6 +330,27 @@ def ensure_azurite(cache_dir: Path | None = None, *, install_timeout: float = 60
     binary = cache / "node_modules" / ".bin" / "azurite-blob"
     if binary.exists():
         return binary
+    raise ServerPrerequisiteMissing(
+        f"Azurite is not installed (no azurite-blob on PATH or in {cache}); "
+        "ensure_azurite() or `tox -e azure` installs it with npm"
+    )
+
+
+def ensure_azurite(cache_dir: Path | None = None, *, install_timeout: float = 600.0) -> Path:
+    """Path of an ``azurite-blob`` executable, installing Azurite with npm if needed.
+
+    Looks at ``$S3DLIO_AZURITE_BLOB``, then ``azurite-blob`` on ``PATH``, then the cache
+    directory (:func:`azurite_cache_dir`); otherwise runs ``npm install --prefix
+    <cache> azurite@3.35`` (under a file lock, so concurrent test sessions install it
+    once). Raises :class:`ServerPrerequisiteMissing` without Node.js/npm and
+    :class:`ServerStartError` if npm fails.
+    """
+    try:
+        return find_azurite(cache_dir)
+    except ServerPrerequisiteMissing:
+        pass
+    cache = cache_dir if cache_dir is not None else azurite_cache_dir()
+    binary = cache / "node_modules" / ".bin" / "azurite-blob"
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         raise ServerPrerequisiteMissing(
