@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", default=None, help="where to write the objects (default: a temp dir)")
     ap.add_argument("--max-in-flight", type=int, default=64)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    ap.add_argument("--writer", choices=("thread", "process"), default=None,
-                    help="S3DLIO_OPLOG_WRITER for the run (default: the environment's, else thread)")
+    ap.add_argument("--writer", choices=("auto", "thread", "process"), default=None,
+                    help="S3DLIO_OPLOG_WRITER for the run (default: the environment's, else auto)")
     ap.add_argument("--steady", action="store_true",
                     help="one op-log for the whole run (steady state): 'without' runs detach the recorder, "
                          "'+finalize' becomes '+drain' (until the writer formatted/shipped every row)")
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "n": args.n, "size": args.size, "reps": args.reps, "python": sys.version.split()[0],
-        "writer": os.environ.get("S3DLIO_OPLOG_WRITER", "thread"), "cpus": os.cpu_count(),
+        "writer": os.environ.get("S3DLIO_OPLOG_WRITER", "auto"), "cpus": os.cpu_count(),
         "loadavg_1m": os.getloadavg()[0],
         "off_median_s": statistics.median(off_call), "on_median_s": statistics.median(on_call),
         "overhead_call_pct": pct(on_call, off_call),

@@ -184,15 +184,24 @@ def _open(template: str, path: str, cfg: Any, *, client_id: str | None, lossless
         "extended": bool(cfg.extended),
     }
     writer: Any = None
-    if getattr(cfg, "writer", "thread") == "process" and hasattr(sink, "write_raw"):
+    mode = getattr(cfg, "writer", "thread")
+    if mode == "auto":
+        from s3dlio.engines.pool import cpu_count
+
+        # Formatting a row costs ~2.3 us of GIL time on a writer thread; a helper process
+        # takes it off the application's interpreter (0.12 us to ship a row) when a second
+        # CPU can run it (docs/performance.md, s3dlio-oplog).
+        mode = "process" if cpu_count() >= 2 else "thread"
+    if mode == "process" and hasattr(sink, "write_raw"):
         from s3dlio_oplog.procwriter import ProcessWriter
 
         try:
             writer = ProcessWriter(rec, sink, level=int(cfg.level), **options)
         except OSError as exc:
             # The sink handed its file over (or failed to): reopen for the thread writer.
-            warnings.warn(f"op-log helper process failed to start ({exc}); using the writer thread",
-                          RuntimeWarning, stacklevel=3)
+            if getattr(cfg, "writer", "thread") == "process":
+                warnings.warn(f"op-log helper process failed to start ({exc}); using the writer "
+                              "thread", RuntimeWarning, stacklevel=3)
             sink = factory(path, extended=bool(cfg.extended), level=int(cfg.level))
     if writer is None:
         writer = OplogWriter(rec, sink, **options)

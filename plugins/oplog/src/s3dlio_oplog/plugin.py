@@ -53,9 +53,10 @@ class OplogSettings:
         help="sink name (auto: jsonl for *.jsonl[.zst], else tsv-zstd)",
     )
     writer: str = setting(
-        "thread", env="S3DLIO_OPLOG_WRITER", choices=("thread", "process"),
-        help="thread: format+compress on a background thread; process: in a helper process "
-             "(less GIL time in the application; tsv-zstd only)",
+        "auto", env="S3DLIO_OPLOG_WRITER", choices=("auto", "thread", "process"),
+        help="process: format+compress in a helper process (off the application's GIL; "
+             "tsv-zstd only); thread: on a background thread; auto: process for tsv-zstd "
+             "when 2+ CPUs are usable, else thread",
     )
     read_buf: int = setting(0, env="S3DLIO_OPLOG_READ_BUF", minimum=0, help="reader: file buffer bytes")
     chunk_size: int = setting(
