@@ -47,7 +47,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from s3_bench import Worker as _S3Worker  # noqa: E402 (the shared method lives there)
-from s3_bench import _loadavg, _median, _proc_cpu, _rusage, parse_size  # noqa: E402
+from s3_bench import _loadavg, _proc_cpu, _rusage, parse_size, summarize  # noqa: E402
 
 BACKENDS = ("azure", "gcs")
 IMPLS = ("naive", "ours")
@@ -262,20 +262,7 @@ def run_backend(backend: str, args: argparse.Namespace, impls: list[str]) -> dic
     meta["load_after"] = _loadavg()
     meta["elapsed_s"] = round(time.time() - started, 1)
 
-    summary: dict[str, dict[str, Any]] = {}
-    for (impl, op), rs in rows.items():
-        cpu = [r["cpu_s"] for r in rs]
-        wall = [r["wall_s"] for r in rs]
-        summary[f"{impl}-{op}"] = {
-            "impl": impl, "op": op,
-            "cpu_s_per_gb": _median([c / (total / 1e9) for c in cpu]),
-            "cpu_s_per_gb_all": [round(c / (total / 1e9), 3) for c in cpu],
-            "sys_s_per_gb": _median([r["sys_s"] / (total / 1e9) for r in rs]),
-            "wall_mb_s": _median([total / 1e6 / w for w in wall]),
-            "wall_mb_s_all": [round(total / 1e6 / w, 1) for w in wall],
-            "minflt": _median([r["minflt"] for r in rs]),
-            "server_cpu_s_per_gb": _median([c / (total / 1e9) for c in server_cpu[(impl, op)]]),
-        }
+    summary = summarize(rows, server_cpu, total)
     ratios: dict[str, float] = {}
     verdicts = []
     for op in ("put", "get"):

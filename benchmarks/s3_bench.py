@@ -219,6 +219,27 @@ def _median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
+def summarize(rows: dict[tuple[str, str], list[dict[str, Any]]],
+              server_cpu: dict[tuple[str, str], list[float]], total: int) -> dict[str, dict[str, Any]]:
+    """Per ``impl-op``: medians (and every round) of client CPU s/GB, sys s/GB, wall MB/s,
+    faults and the server's CPU s/GB (shared by s3_bench and cloud_bench)."""
+    summary: dict[str, dict[str, Any]] = {}
+    for (impl, op), rs in rows.items():
+        cpu = [r["cpu_s"] for r in rs]
+        wall = [r["wall_s"] for r in rs]
+        summary[f"{impl}-{op}"] = {
+            "impl": impl, "op": op,
+            "cpu_s_per_gb": _median([c / (total / 1e9) for c in cpu]),
+            "cpu_s_per_gb_all": [round(c / (total / 1e9), 3) for c in cpu],
+            "sys_s_per_gb": _median([r["sys_s"] / (total / 1e9) for r in rs]),
+            "wall_mb_s": _median([total / 1e6 / w for w in wall]),
+            "wall_mb_s_all": [round(total / 1e6 / w, 1) for w in wall],
+            "minflt": _median([r["minflt"] for r in rs]),
+            "server_cpu_s_per_gb": _median([c / (total / 1e9) for c in server_cpu[(impl, op)]]),
+        }
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--objects", type=int, default=64)
@@ -292,20 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["load_after"] = _loadavg()
     meta["elapsed_s"] = round(time.time() - started, 1)
 
-    summary: dict[str, dict[str, Any]] = {}
-    for (impl, op), rs in rows.items():
-        cpu = [r["cpu_s"] for r in rs]
-        wall = [r["wall_s"] for r in rs]
-        summary[f"{impl}-{op}"] = {
-            "impl": impl, "op": op,
-            "cpu_s_per_gb": _median([c / (total / 1e9) for c in cpu]),
-            "cpu_s_per_gb_all": [round(c / (total / 1e9), 3) for c in cpu],
-            "sys_s_per_gb": _median([r["sys_s"] / (total / 1e9) for r in rs]),
-            "wall_mb_s": _median([total / 1e6 / w for w in wall]),
-            "wall_mb_s_all": [round(total / 1e6 / w, 1) for w in wall],
-            "minflt": _median([r["minflt"] for r in rs]),
-            "server_cpu_s_per_gb": _median([c / (total / 1e9) for c in server_cpu[(impl, op)]]),
-        }
+    summary = summarize(rows, server_cpu, total)
     ratios: dict[str, float] = {}
     for op in ("put", "get"):
         ours = summary.get(f"ours-{op}")

@@ -179,13 +179,11 @@ class RetryPolicy:
         uri: str,
         nbytes: int = 0,
         replayable: bool = True,
-        on_retry: Callable[[BaseException], None] | None = None,
     ) -> T:
         """Run ``attempt`` until it succeeds, fails for good, or the budgets run out.
 
         ``attempt`` raises s3dlio errors (the backend translates inside it).
-        ``replayable=False`` (a one-shot body) disables retries. ``on_retry`` runs
-        before each new attempt (rewind a file, reset a buffer).
+        ``replayable=False`` (a one-shot body) disables retries.
         """
         limit = self.settings.max_attempts if replayable else 1
         spent = 0
@@ -215,8 +213,6 @@ class RetryPolicy:
                                error=f"retry {number}/{limit}: {type(exc).__name__}: {exc}")
                 self._sleep(self.backoff(number, exc))
                 number += 1
-                if on_retry is not None:
-                    on_retry(exc)
                 continue
             except BaseException:
                 if span is not None and rec is not None:

@@ -245,7 +245,17 @@ def test_crc_mismatch_is_an_integrity_error(container: str, azurite: Any, one_at
     assert s3dlio.get_range(container + "corrupt.bin", 0, 3) == b"pay"
 
 
-def test_md5_is_sent_with_every_block(container: str, azurite: Any) -> None:
+def test_md5_follows_the_checksum_setting(container: str, azurite: Any,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not azure_store(container)._md5_on()  # default crc32c: the stored CRC-32C only
+    monkeypatch.setenv("S3DLIO_CHECKSUM", "md5")
+    rt.reset()
+    assert azure_store(container)._md5_on()
+    s3dlio.put_bytes(container + "with-md5.bin", b"m" * 1000)  # Content-MD5 sent and accepted
+    assert s3dlio.get(container + "with-md5.bin") == b"m" * 1000
+
+
+def test_a_refused_transactional_md5_is_an_integrity_error(container: str, azurite: Any) -> None:
     store = azure_store(container)
     upload = store.create_upload("md5.bin")
     store.upload_part("md5.bin", upload, 1, memoryview(b"x" * 100))

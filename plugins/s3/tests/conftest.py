@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from s3test_support import make_bucket, use_server
 
-from s3dlio import runtime as rt
-
 pytest_plugins = ["s3dlio.testing.pytest_servers"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_runtime() -> Iterator[None]:
-    rt.reset()
-    yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rt.reset()
+def _fresh(fresh_runtime: None) -> None:
+    """Every test composes the runtime from its own environment."""
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ Enable it in a test module or the root ``conftest.py``::
 
     pytest_plugins = ["s3dlio.testing.pytest_servers"]
 
+``fresh_runtime`` resets the s3dlio runtime around a test (use it autouse in a conftest).
+
 Fixtures (each yields the running server object of :mod:`s3dlio.testing.servers`;
 ``server.info`` has the endpoint, credentials and ``env()``):
 
@@ -36,7 +38,22 @@ from s3dlio.testing.servers import (
     find_weed_binary,
 )
 
-__all__ = ["moto_server", "seaweedfs_server", "azurite_server", "fake_gcs_server"]
+__all__ = ["azurite_server", "fake_gcs_server", "fresh_runtime", "moto_server", "seaweedfs_server"]
+
+
+@pytest.fixture
+def fresh_runtime() -> Iterator[None]:
+    """A runtime composed from this test's environment (``monkeypatch.setenv`` of endpoints and
+    credentials takes effect), and none left behind for the next test."""
+    import warnings
+
+    from s3dlio import runtime
+
+    runtime.reset()
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # closing stores may warn about unclosed SDK sessions
+        runtime.reset()
 
 
 def _missing_modules(*names: str) -> list[str]:

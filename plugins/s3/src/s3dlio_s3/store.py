@@ -98,7 +98,6 @@ class S3Store(NetworkStore):
     schemes: ClassVar[tuple[str, ...]] = ("s3",)
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
         Capability.MULTIPART, Capability.GET_INTO, Capability.BUCKETS, Capability.SERVER_COPY,
-        Capability.CONDITIONAL_PUT,
     })
     min_part_size: ClassVar[int] = 5 * MiB
     max_parts: ClassVar[int] = 10_000
