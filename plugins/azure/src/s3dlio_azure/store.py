@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import builtins
-import functools
 import hashlib
 import os
 import re
@@ -35,6 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from s3dlio.bytesview import BytesView
+from s3dlio.crc32c_math import crc32c_combine
 from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import (
     IntegrityError,
@@ -123,48 +123,6 @@ def _crc32c(data: memoryview | bytes, value: int = 0) -> int:
 
 def _crc_text(value: int) -> str:
     return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
-
-
-_POLY = 0x82F63B78  # CRC-32C, reflected
-
-
-def _gf2_times(mat: Sequence[int], vec: int) -> int:
-    out = 0
-    i = 0
-    while vec:
-        if vec & 1:
-            out ^= mat[i]
-        vec >>= 1
-        i += 1
-    return out
-
-
-def _gf2_compose(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
-    """The operator ``a ∘ b`` (apply ``b``, then ``a``)."""
-    return tuple(_gf2_times(a, col) for col in b)
-
-
-@functools.lru_cache(maxsize=64)
-def _zeros_operator(nbytes: int) -> tuple[int, ...]:
-    """The linear operator that appends ``nbytes`` zero bytes to a CRC-32C register."""
-    bit = (_POLY, *(1 << n for n in range(31)))  # one zero bit
-    square = bit
-    for _ in range(3):  # 2, 4, 8 zero bits: one zero byte
-        square = _gf2_compose(square, square)
-    result = tuple(1 << n for n in range(32))  # identity
-    while nbytes:
-        if nbytes & 1:
-            result = _gf2_compose(square, result)
-        square = _gf2_compose(square, square)
-        nbytes >>= 1
-    return result
-
-
-def crc32c_combine(crc1: int, crc2: int, len2: int) -> int:
-    """CRC-32C of ``A + B`` from ``crc(A)``, ``crc(B)`` and ``len(B)`` (zlib's combine)."""
-    if len2 <= 0:
-        return crc1
-    return _gf2_times(_zeros_operator(len2), crc1) ^ crc2
 
 
 class _Sink:

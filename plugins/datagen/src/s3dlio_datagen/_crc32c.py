@@ -15,6 +15,9 @@ from typing import Any, cast
 
 import numpy as np
 
+from s3dlio.crc32c_math import ONE_ZERO_BYTE as _ONE_ZERO_BYTE
+from s3dlio.crc32c_math import gf2_apply, gf2_compose, zeros_operator
+
 __all__ = ["PatternCRC", "crc32c", "mask", "masked_crc32c"]
 
 _POLY = 0x82F63B78
@@ -51,38 +54,10 @@ def _update_small(state: int, data: Any) -> int:
 # A linear map on 32-bit states is a tuple of 32 ints: the images of the basis bits.
 
 
-def _apply(mat: tuple[int, ...], vec: int) -> int:
-    out = 0
-    i = 0
-    while vec:
-        if vec & 1:
-            out ^= mat[i]
-        vec >>= 1
-        i += 1
-    return out
-
-
-def _compose(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    """``a ∘ b``."""
-    return tuple(_apply(a, col) for col in b)
-
-
-_ONE_ZERO_BYTE = tuple(_T0[(1 << k) & 0xFF] ^ ((1 << k) >> 8) for k in range(32))
-
-
-@lru_cache(maxsize=256)
-def _zeros_op(nbytes: int) -> tuple[int, ...]:
-    """The linear map "feed ``nbytes`` zero bytes" (square and multiply)."""
-    result = tuple(1 << k for k in range(32))
-    power = _ONE_ZERO_BYTE
-    n = nbytes
-    while n:
-        if n & 1:
-            result = _compose(power, result)
-        n >>= 1
-        if n:
-            power = _compose(power, power)
-    return result
+# The operators live in core (s3dlio.crc32c_math); the names below are this module's.
+_apply = gf2_apply
+_compose = gf2_compose
+_zeros_op = zeros_operator
 
 
 @lru_cache(maxsize=64)
