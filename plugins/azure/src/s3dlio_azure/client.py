@@ -26,8 +26,10 @@ from s3dlio.errors import ConfigError, FeatureNotInstalledError, PermissionDenie
 if TYPE_CHECKING:
     from s3dlio.retry import RetrySettings
     from s3dlio_azure.plugin import AzureSettings
+    from s3dlio_azure.rest import BlobRest
 
-__all__ = ["Credentials", "make_service_client", "parse_connection_string", "resolve_credentials"]
+__all__ = ["Credentials", "make_rest_client", "make_service_client", "parse_connection_string",
+           "resolve_credentials"]
 
 MiB = 1 << 20
 GET_CHUNK = 8 * MiB
@@ -216,6 +218,19 @@ def make_service_client(creds: Credentials, account: str, az: AzureSettings,
         max_single_put_size=64 * MiB, max_block_size=16 * MiB,
         user_agent="s3dlio-python",
     )
+
+
+def make_rest_client(creds: Credentials, account: str, az: AzureSettings,
+                     retry: RetrySettings) -> BlobRest | None:
+    """The lean REST client for the data-moving requests, or ``None`` where the SDK must
+    serve them (``[azure] rest_data_path`` off, Entra ID credentials, a proxy)."""
+    from s3dlio_azure.rest import BlobRest, rest_usable
+
+    if not az.rest_data_path or not rest_usable(creds.endpoint, creds.kind):
+        return None
+    return BlobRest(creds.endpoint, account, account_key=creds.account_key, sas=creds.sas,
+                    connect_timeout=retry.connect_timeout_secs, read_timeout=retry.read_timeout_secs,
+                    max_idle=az.max_connections or max(64, 4 * cpu_count()))
 
 
 def _after_fork() -> None:

@@ -1,4 +1,4 @@
-"""azure-core / azure-storage-blob exceptions → the s3dlio error tree.
+"""azure-core / azure-storage-blob exceptions (and the REST path's) → the s3dlio error tree.
 
 The class decides retrying (see :mod:`s3dlio.retry`): connection failures, 5xx,
 ``ServerBusy`` and ``OperationTimedOut`` become :class:`TransientError` /
@@ -105,6 +105,10 @@ def translate(exc: BaseException, *, op: str, uri: str, endpoint: str, sas: bool
 
     if isinstance(exc, StoreError):
         return exc
+    from s3dlio_azure.rest import BlobRestError
+
+    if isinstance(exc, BlobRestError):  # the REST data path's non-2xx answers
+        return _http_error(exc, op, uri, endpoint, sas)
     fields: dict[str, Any] = {"op": op, "uri": uri, "backend": "azure", "endpoint": endpoint}
     if isinstance(exc, aexc.ClientAuthenticationError) and getattr(exc, "response", None) is None:
         # Raised by a credential (DefaultAzureCredential found nothing, a token refresh failed).

@@ -4,19 +4,24 @@ URIs are ``az://account/container/key``; the store root is ``az://account/contai
 (``az://account/`` serves ``list_containers`` only).
 
 * Every request runs under core's :class:`~s3dlio.retry.RetryPolicy` (SDK retries off).
-* Small writes are one Put Blob with a transactional MD5; large ones go through core's
-  :class:`~s3dlio.multipart.MultipartUploadWriter`: each part is a Put Block (its own
-  MD5) with a block id derived from the upload id and part number, and Put Block List
-  publishes them in part order. An aborted upload commits nothing; its uncommitted
-  blocks are garbage-collected by the service (after 7 days) and are never visible.
+* The requests that move data — Put Blob, Put Block, Get Blob — go through the lean
+  REST client of :mod:`s3dlio_azure.rest` (≈ 0.2 ms of client CPU each instead of the
+  SDK pipeline's ≈ 1.5–2 ms) whenever the credentials are a key or a SAS and no proxy
+  applies; everything else, and Entra ID credentials, use azure-storage-blob.
+* Small writes are one Put Blob; large ones go through core's
+  :class:`~s3dlio.multipart.MultipartUploadWriter`: each part is a Put Block with a
+  block id derived from the upload id and part number, and Put Block List publishes
+  them in part order. An aborted upload commits nothing; its uncommitted blocks are
+  garbage-collected by the service (after 7 days) and are never visible. A
+  transactional Content-MD5 is sent only with ``[upload] checksum = "md5"``.
 * Whole objects carry their CRC-32C in blob metadata ``s3dlio_crc32c`` (multipart: the
-  part CRCs combined), checked on whole-object reads. Ranged reads up to 4 MiB ask for
-  the range's MD5 (``x-ms-range-get-content-md5``).
+  part CRCs combined), checked on whole-object reads. With ``checksum = "md5"``,
+  ranged reads up to 4 MiB ask for the range's MD5 (``x-ms-range-get-content-md5``).
 * Large reads use core's range engine: the first GET (8 MiB) tells the size and is kept
   as the first part; the rest is fetched as concurrent ranged GETs (``If-Match`` the
-  first ETag) into one preallocated buffer. The SDK hands each response body over as
-  ``bytes``, which is copied once into the buffer (azure-storage-blob has no
-  ``readinto(memoryview)`` path).
+  first ETag) into one preallocated buffer. On the REST path every body is read with
+  ``readinto`` straight into that buffer; the SDK path copies each body once (the SDK
+  has no ``readinto(memoryview)``).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from s3dlio_azure.client import (
     GET_CHUNK,
     Credentials,
     account_endpoint,
+    make_rest_client,
     make_service_client,
     resolve_credentials,
 )
@@ -60,6 +66,7 @@ from s3dlio_azure.errors import translate
 if TYPE_CHECKING:
 
     from s3dlio.config import Settings
+    from s3dlio_azure.rest import BlobRest, RestResponse
 
 __all__ = ["CRC_METADATA", "AzureStore", "crc32c_combine", "validate_account_name",
            "validate_container_name"]
@@ -210,8 +217,8 @@ class AzureStore(NetworkStore):
             return f"https://{self.account}.blob.{self._az.endpoint_suffix}"
 
     # --------------------------------------------------------------- plumbing
-    def _clients(self) -> tuple[Any, Any, Credentials]:
-        """``(service client, container client, credentials)`` of this process."""
+    def _clients(self) -> tuple[Any, Any, Credentials, BlobRest | None]:
+        """``(service client, container client, credentials, REST client)`` of this process."""
         cached = self.__dict__.get("_client_cache")
         pid = os.getpid()
         if cached is None or cached[0] != pid:
@@ -219,11 +226,17 @@ class AzureStore(NetworkStore):
                 cached = self.__dict__.get("_client_cache")
                 if cached is None or cached[0] != pid:
                     creds = resolve_credentials(self._az, self.account)
-                    service = make_service_client(creds, self.account, self._az, self._retry)
+                    try:
+                        service = make_service_client(creds, self.account, self._az, self._retry)
+                    except StoreError:
+                        raise
+                    except Exception as exc:  # the SDK refusing the credentials (token over http)
+                        raise self._translate(exc, "connect", "") from exc
                     container = service.get_container_client(self.container) if self.container else None
-                    cached = (pid, service, creds, container)
+                    rest = make_rest_client(creds, self.account, self._az, self._retry)
+                    cached = (pid, service, creds, container, rest)
                     self.__dict__["_client_cache"] = cached
-        return cached[1], cached[3], cached[2]
+        return cached[1], cached[3], cached[2], cached[4]
 
     @property
     def _lock(self) -> threading.Lock:
@@ -240,6 +253,11 @@ class AzureStore(NetworkStore):
     @property
     def _container(self) -> Any:
         return self._clients()[1]
+
+    @property
+    def _rest(self) -> BlobRest | None:
+        """The lean REST client for Put Blob / Put Block / Get Blob, if usable here."""
+        return self._clients()[3]
 
     def _blob(self, key: str) -> Any:
         return self._container.get_blob_client(key)
@@ -298,6 +316,9 @@ class AzureStore(NetworkStore):
         known = sizes.get(uri) if threshold is not None else None
         if known is not None and threshold is not None and known >= threshold:
             return self._get_split(key, known, None)
+        rest = self._rest
+        if rest is not None:
+            return self._get_rest(rest, key, threshold)
         holder: list[Any] = []
 
         def attempt() -> BytesView | None:
@@ -326,9 +347,6 @@ class AzureStore(NetworkStore):
 
     def _get_split(self, key: str, size: int, first: Any | None) -> BytesView:
         """Concurrent ranged GETs into one buffer; ``first`` is the first GET's downloader."""
-        core = self._core
-        chunk = core.chunk_size or default_chunk_size(size)
-        concurrency = core.range_concurrency or default_concurrency(size)
         view, mv = BytesView.allocate(size, huge_pages=False)
         etag: str | None = None
         metadata: Any = None
@@ -341,6 +359,19 @@ class AzureStore(NetworkStore):
             head = next(first.chunks())
             start = min(len(head), size)
             mv[:start] = head[:start]
+        return self._read_rest_of(key, view, mv, start, etag, metadata, split=True)
+
+    def _read_rest_of(self, key: str, view: BytesView, mv: memoryview, start: int, etag: str | None,
+                      metadata: Any, *, split: bool) -> BytesView:
+        """Fill ``mv[start:]`` with ranged GETs (``If-Match`` ``etag``), concurrent when
+        ``split``, else one request; check the stored CRC-32C; return ``view``."""
+        size = len(mv)
+        core = self._core
+        if split:
+            chunk = core.chunk_size or default_chunk_size(size)
+            concurrency = core.range_concurrency or default_concurrency(size)
+        else:
+            chunk, concurrency = max(1, size - start), 1
 
         def read_at(offset: int, part: memoryview) -> int:
             return self._range_into(key, start + offset, part, if_match=etag)
@@ -352,6 +383,45 @@ class AzureStore(NetworkStore):
             if metadata is not None:
                 self._check_crc(key, mv, metadata)
         return view
+
+    def _get_rest(self, rest: BlobRest, key: str, threshold: int | None) -> BytesView:
+        """Whole-object GET on the REST path: the first GET asks for ``GET_CHUNK`` bytes,
+        which is the whole blob up to that size; its ``Content-Range`` gives the size, the
+        result buffer is allocated and the body read into it, and the rest (if any) comes
+        from ranged GETs (concurrent from ``threshold`` on)."""
+        from s3dlio_azure.rest import BlobRestError
+
+        def attempt() -> tuple[BytesView, memoryview, int, str | None, Any]:
+            try:
+                resp = rest.open_get(self.container, key, start=0, end=GET_CHUNK - 1)
+            except BlobRestError as exc:
+                if exc.status_code != 416:
+                    raise
+                resp = rest.open_get(self.container, key)  # an empty blob refuses every range
+            try:
+                size = _total_size(resp)
+                got = resp.length if resp.length is not None else size
+                if got > size:
+                    raise IntegrityError(f"the service announced {got} bytes of a {size}-byte blob",
+                                         op="get", uri=self.uri(key), backend="azure",
+                                         endpoint=self.endpoint)
+                view, mv = BytesView.allocate(size, huge_pages=False)
+                n = self._fill(resp.readinto, mv[:got], key)
+                if n != got:
+                    mv.release()
+                    raise IntegrityError(f"short body: got {n} of {got} bytes", op="get",
+                                         uri=self.uri(key), backend="azure", endpoint=self.endpoint)
+            except BaseException:
+                resp.close()
+                raise
+            resp.release()
+            metadata = {CRC_METADATA: resp.headers.get(f"x-ms-meta-{CRC_METADATA}")}
+            return view, mv, got, resp.headers.get("ETag"), metadata
+
+        view, mv, start, etag, metadata = self._call("get", key, attempt)
+        self._sizes.put(self.uri(key), len(mv))
+        split = threshold is not None and len(mv) >= threshold
+        return self._read_rest_of(key, view, mv, start, etag, metadata, split=split)
 
     def _range_into(self, key: str, offset: int, buf: memoryview, *, if_match: str | None = None) -> int:
         length = len(buf)
@@ -365,6 +435,10 @@ class AzureStore(NetworkStore):
 
             kwargs["etag"] = if_match
             kwargs["match_condition"] = MatchConditions.IfNotModified
+
+        rest = self._rest
+        if rest is not None:
+            return self._range_rest(rest, key, offset, buf, if_match, bool(kwargs.get("validate_content")))
 
         def attempt() -> int:
             try:
@@ -381,6 +455,47 @@ class AzureStore(NetworkStore):
             return n
 
         return self._call("get", key, attempt, nbytes=length)
+
+    def _range_rest(self, rest: BlobRest, key: str, offset: int, buf: memoryview,
+                    if_match: str | None, md5: bool) -> int:
+        from s3dlio_azure.rest import BlobRestError
+
+        length = len(buf)
+
+        def attempt() -> int:
+            try:
+                resp = rest.open_get(self.container, key, start=offset, end=offset + length - 1,
+                                     if_match=if_match, range_md5=md5)
+            except BlobRestError as exc:
+                if exc.status_code == 416:
+                    return 0  # offset at or past the end: nothing to read
+                raise
+            try:
+                got = resp.length
+                if got is None or got > length:
+                    raise IntegrityError(f"the service sent {got} bytes for a {length}-byte range",
+                                         op="get", uri=self.uri(key), backend="azure",
+                                         endpoint=self.endpoint)
+                n = self._fill(resp.readinto, buf[:got], key)
+                if n != got:
+                    raise IntegrityError(f"short body: {n} of {got} bytes", op="get",
+                                         uri=self.uri(key), backend="azure", endpoint=self.endpoint)
+                if md5:
+                    self._check_range_md5(key, buf[:got], resp)
+            except BaseException:
+                resp.close()
+                raise
+            resp.release()
+            return got
+
+        return self._call("get", key, attempt, nbytes=length)
+
+    def _check_range_md5(self, key: str, data: memoryview, resp: RestResponse) -> None:
+        sent = resp.headers.get("Content-MD5")
+        got = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
+        if sent != got:
+            raise IntegrityError(f"MD5 mismatch on a ranged read: service {sent}, data {got}",
+                                 op="get", uri=self.uri(key), backend="azure", endpoint=self.endpoint)
 
     def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
         self._need_key(key, "get_range")
@@ -401,6 +516,14 @@ class AzureStore(NetworkStore):
         # caller's bytes object when the view covers all of it, else copy once.
         obj = data.obj
         payload = obj if isinstance(obj, bytes) and len(obj) == len(data) else data.tobytes()
+        rest = self._rest
+        if rest is not None:
+            metadata = {CRC_METADATA: _crc_text(_crc32c(data))} if self._crc_on() else None
+            md5 = hashlib.md5(data, usedforsecurity=False).digest() if self._md5_on() else None
+            self._call("put", key, lambda: rest.put_blob(self.container, key, data, metadata=metadata,
+                                                         content_type=content_type, content_md5=md5),
+                       nbytes=len(data))
+            return
         kwargs: dict[str, Any] = {"overwrite": True, "length": len(payload),
                                   "validate_content": self._md5_on()}
         if self._crc_on():
@@ -437,8 +560,16 @@ class AzureStore(NetworkStore):
             # memory ourselves (the service checks it: Md5Mismatch otherwise).
             kwargs["transactional_content_md5"] = hashlib.md5(data, usedforsecurity=False).digest()
         crc = f"{_crc32c(data):08x}" if self._crc_on() else None
-        self._call("upload_part", key, lambda: self._blob(key).stage_block(block_id, data, **kwargs),
-                   nbytes=len(data))
+        rest = self._rest
+        if rest is not None:
+            encoded = base64.b64encode(block_id.encode("utf-8")).decode("ascii")  # as the SDK does
+            md5 = kwargs.get("transactional_content_md5")
+            self._call("upload_part", key,
+                       lambda: rest.put_block(self.container, key, encoded, data, content_md5=md5),
+                       nbytes=len(data))
+        else:
+            self._call("upload_part", key, lambda: self._blob(key).stage_block(block_id, data, **kwargs),
+                       nbytes=len(data))
         return UploadPart(part_number=part_number, size=len(data), etag=block_id, checksum=crc)
 
     def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
@@ -653,6 +784,16 @@ class AzureStore(NetworkStore):
         return [{"name": c.name, "uri": f"{base}{c.name}/",
                  "creation_date": format_rfc3339(epoch_seconds(c.last_modified))}
                 for c in self._call("list_containers", "", fetch)]
+
+
+def _total_size(resp: RestResponse) -> int:
+    """A Get Blob's blob size: after the ``/`` of ``Content-Range``, else ``Content-Length``."""
+    content_range = resp.headers.get("Content-Range")
+    if content_range and "/" in content_range:
+        return int(content_range.rsplit("/", 1)[1])
+    if resp.length is None:
+        raise IntegrityError("Get Blob answered without Content-Length or Content-Range")
+    return int(resp.length)
 
 
 def _is_prefix(item: Any) -> bool:
