@@ -8,11 +8,15 @@
   into concurrent ranged GETs into one buffer, pinned to the first response's
   generation (``ifGenerationMatch``), and whole objects are checked against their
   CRC-32C (``x-goog-hash``).
-* Small writes are one SDK upload with ``checksum="crc32c"``. Large writes are
-  *parallel composite uploads* driven by core's multipart writer: every part is a
-  temporary object ``<key>.s3dlio-parts/<upload id>/<n>`` (hidden from listings),
-  and completing composes them (32 sources per request, in a tree) into the key,
-  then deletes the temporaries. Aborting deletes them. Works the same on GCS and
+* Small writes (and every part of a large one) are one JSON-API multipart upload
+  (``uploadType=multipart``) sent through the same session, not through the SDK: the
+  body is ``[metadata preamble, the caller's memoryview, epilogue]`` with an exact
+  ``Content-Length`` (no concatenated copy of the data, no chunked encoding); the
+  metadata carries the CRC-32C (or MD5, ``[upload] checksum``), which the server checks.
+  Large writes are *parallel composite uploads* driven by core's multipart writer:
+  every part is a temporary object ``<key>.s3dlio-parts/<upload id>/<n>`` (hidden from
+  listings), and completing composes them (32 sources per request, in a tree) into the
+  key, then deletes the temporaries. Aborting deletes them. Works the same on GCS and
   fake-gcs-server (which has no XML multipart API).
 * Create-only writes use ``ifGenerationMatch=0``.
 * Every request runs under core's :class:`~s3dlio.retry.RetryPolicy`; the SDK's own
@@ -25,7 +29,8 @@ import base64
 import builtins
 import contextlib
 import contextvars
-import io
+import hashlib
+import json
 import os
 import re
 import threading
@@ -123,6 +128,43 @@ def _header_crc32c(headers: Any) -> str | None:
         if name == "crc32c" and value:
             return value
     return None
+
+
+class _MultipartBody:
+    """A ``multipart/related`` upload body that is never concatenated.
+
+    Iterates ``[preamble, data, epilogue]``: ``data`` is the caller's memoryview, which
+    urllib3 hands to ``socket.sendall`` as it is (no copy). ``__len__`` is the exact total,
+    so requests sets ``Content-Length`` (``prepare_body`` → ``super_len``) and the adapter
+    sends it unchunked; ``__iter__`` starts over on every call, so the same body can be
+    sent again (google-auth re-sends a request after a 401 credential refresh). It has
+    no buffer interface and no ``read`` on purpose: urllib3 2.x ``body_to_chunks`` then
+    takes the iterable branch instead of reading it in 16 KiB blocks.
+
+    Layout as google-cloud-storage's ``construct_multipart_request`` (JSON metadata part,
+    then the media part), with a random 128-bit boundary.
+    """
+
+    __slots__ = ("_parts", "_size", "content_type")
+
+    def __init__(self, metadata: dict[str, str], data: memoryview) -> None:
+        boundary = "s3dlio-" + uuid.uuid4().hex
+        sep = b"--" + boundary.encode("ascii")
+        preamble = b"".join((
+            sep, b"\r\ncontent-type: application/json; charset=UTF-8\r\n\r\n",
+            json.dumps(metadata).encode("utf-8"), b"\r\n",
+            sep, b"\r\ncontent-type: ", metadata["contentType"].encode("utf-8"), b"\r\n\r\n",
+        ))
+        epilogue = b"\r\n" + sep + b"--"
+        self._parts: tuple[bytes | memoryview, ...] = (preamble, data, epilogue)
+        self._size = len(preamble) + data.nbytes + len(epilogue)
+        self.content_type = f'multipart/related; boundary="{boundary}"'
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes | memoryview]:
+        return iter(self._parts)
 
 
 class GcsStore(NetworkStore):
@@ -223,9 +265,39 @@ class GcsStore(NetworkStore):
             raise InvalidPathError(f"GCS does not allow the object name {key!r}", op=op,
                                    uri=self.uri(key), backend="gcs")
 
+    def _api_base(self) -> str:
+        """The JSON API's base URL as the SDK resolved it: ``[gcs] endpoint_url`` (which
+        ``GCS_ENDPOINT_URL`` / ``STORAGE_EMULATOR_HOST`` set, ``host:port`` normalised to
+        ``http://host:port``) when given, else ``https://storage.googleapis.com`` (or the
+        SDK's ``API_ENDPOINT_OVERRIDE``)."""
+        return str(self._gc.client._connection.API_BASE_URL).rstrip("/")
+
     def _media_url(self, key: str) -> str:
-        base = self._gc.client._connection.API_BASE_URL.rstrip("/")
-        return f"{base}/download/storage/v1/b/{quote(self.bucket, safe='')}/o/{quote(key, safe='')}"
+        return (f"{self._api_base()}/download/storage/v1/b/{quote(self.bucket, safe='')}"
+                f"/o/{quote(key, safe='')}")
+
+    def _http_error(self, resp: Any, what: str, key: str, op: str) -> StoreError:
+        """The typed error of a non-2xx JSON-API answer (the response is consumed and closed)."""
+        try:
+            text = resp.text
+        finally:
+            resp.close()
+        message = text
+        reasons: list[str] = []
+        try:
+            body = resp.json() if text else {}
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            if isinstance(error, dict):
+                message = str(error.get("message") or text)
+                reasons = [str(e.get("reason")) for e in error.get("errors", ())
+                           if isinstance(e, dict) and e.get("reason")]
+        except ValueError:
+            pass
+        message = " ".join(message.split())[:600] or f"HTTP {resp.status_code}"
+        return from_status(resp.status_code, f"{what}: {message}", reasons=reasons, op=op,
+                           uri=self.uri(key), endpoint=self.endpoint,
+                           request_id=resp.headers.get("x-guploader-uploadid"),
+                           headers=resp.headers)
 
     # ------------------------------------------------------------------ reads
     def _open(self, key: str, *, start: int | None = None, end: int | None = None,
@@ -242,24 +314,7 @@ class GcsStore(NetworkStore):
                                     stream=True, timeout=self._timeout)
         if resp.status_code in (200, 206):
             return resp
-        try:
-            text = resp.text
-        finally:
-            resp.close()
-        message = text
-        reasons: list[str] = []
-        try:
-            body = resp.json() if text else {}
-            error = body.get("error", {}) if isinstance(body, dict) else {}
-            message = str(error.get("message") or text)
-            reasons = [str(e.get("reason")) for e in error.get("errors", ()) if e.get("reason")]
-        except ValueError:
-            pass
-        message = " ".join(message.split())[:600] or f"HTTP {resp.status_code}"
-        raise from_status(resp.status_code, f"GET {key!r}: {message}", reasons=reasons, op=op,
-                          uri=self.uri(key), endpoint=self.endpoint,
-                          request_id=resp.headers.get("x-guploader-uploadid"),
-                          headers=resp.headers)
+        raise self._http_error(resp, f"GET {key!r}", key, op)
 
     def _read_body(self, resp: Any, mv: memoryview, key: str, *, partial: bool = False) -> int:
         """Fill ``mv`` from a streaming response; the attempt deadline is checked per slice."""
@@ -412,50 +467,83 @@ class GcsStore(NetworkStore):
         mode = self._upload.checksum
         return mode if mode in ("crc32c", "md5") else None
 
+    def _upload_url(self) -> str:
+        """The JSON API's upload endpoint of the bucket (GCS or the emulator's base URL)."""
+        return f"{self._api_base()}/upload/storage/v1/b/{quote(self.bucket, safe='')}/o"
+
     def _upload_object(self, op: str, key: str, name: str, data: memoryview, *,
-                       create_only: bool = False, content_type: str | None = None) -> Any:
-        """One SDK upload of ``data`` as ``name``; returns the uploaded blob.
+                       create_only: bool = False,
+                       content_type: str | None = None) -> dict[str, Any]:
+        """One multipart upload of ``data`` as ``name``; returns the object resource (JSON).
 
-        The SDK needs ``bytes``-like reads from a file object: ``io.BytesIO`` shares the
-        caller's ``bytes`` when ``data`` covers all of it, else takes one copy.
-        A create-only upload answered 412 after a retried attempt is reconciled by a
-        HEAD (RELIABILITY.md §2): same size and CRC-32C ⇒ our own earlier attempt won.
+        ``POST /upload/storage/v1/b/<bucket>/o?uploadType=multipart`` through the client's
+        authorised session, bypassing the SDK (whose ``construct_multipart_request``
+        concatenates metadata and data into a fresh buffer: one full copy per upload).
+        The body is ``[preamble, data, epilogue]`` (:class:`_MultipartBody`): the caller's
+        memory goes to ``socket.sendall`` as it is, framed by ``Content-Length``. The
+        metadata part carries the CRC-32C (or MD5) of ``data``, which the server checks.
+
+        A create-only upload (``ifGenerationMatch=0``) answered 412 after a retried
+        attempt is reconciled by a HEAD (RELIABILITY.md §2): same size and CRC-32C ⇒ our
+        own earlier attempt won.
         """
-        bucket, timeout, checksum = self._bucket, self._timeout, self._checksum()
+        if content_type and ("\r" in content_type or "\n" in content_type):
+            raise InvalidPathError(f"content type must not contain CR or LF: {content_type!r}",
+                                   op=op, uri=self.uri(key), backend="gcs")
+        checksum = self._checksum()
+        n = data.nbytes
+        metadata: dict[str, str] = {"name": name,
+                                    "contentType": content_type or "application/octet-stream"}
+        crc: str | None = None
+        if checksum == "crc32c":
+            crc = metadata["crc32c"] = _b64_crc(_crc32c(data))
+        elif checksum == "md5":
+            digest = hashlib.md5(data, usedforsecurity=False).digest()
+            metadata["md5Hash"] = base64.b64encode(digest).decode("ascii")
+        params = {"uploadType": "multipart"}
+        if create_only:
+            params["ifGenerationMatch"] = "0"
+        url, timeout = self._upload_url(), self._timeout
         attempts = [0]
-        n = len(data)
-        # io.BytesIO shares a whole ``bytes`` object (and read() hands it back) without a
-        # copy; only other memory (a slice, a bytearray, a mapping) is copied once here.
-        obj = data.obj
-        source: bytes | memoryview = obj if type(obj) is bytes and len(obj) == n else data
 
-        def attempt() -> Any:
+        def attempt() -> dict[str, Any]:
             attempts[0] += 1
-            blob = bucket.blob(name)
-            blob.upload_from_file(
-                io.BytesIO(source), size=n, rewind=False, checksum=checksum, retry=None,
-                timeout=timeout, content_type=content_type or "application/octet-stream",
-                if_generation_match=0 if create_only else None,
-            )
-            return blob
+            session = self._gc.session
+            body = _MultipartBody(metadata, data)  # a fresh one per attempt (re-sendable)
+            resp = session.post(url, params=params, data=body, timeout=timeout,
+                                headers={"Content-Type": body.content_type})
+            if not 200 <= resp.status_code < 300:
+                raise self._http_error(resp, f"upload {name!r}", key, op)
+            try:
+                resource = resp.json()
+            except ValueError:
+                resource = None
+            return resource if isinstance(resource, dict) else {"name": name, "size": str(n)}
 
         try:
             return self._call(op, key, attempt, nbytes=n)
         except PreconditionError as exc:
             if not create_only:
                 raise
-            if attempts[0] > 1 and self._same_object(name, n, _b64_crc(_crc32c(data))):
-                return bucket.blob(name)
+            if attempts[0] > 1:
+                meta = self._same_object(name, n, crc if crc is not None else
+                                         _b64_crc(_crc32c(data)))
+                if meta is not None:
+                    return {"name": name, "size": str(meta.size),
+                            "generation": meta.version_id, "crc32c": meta.extra.get("crc32c")}
             raise AlreadyExistsError(f"{self.uri(key)} exists and the write is create-only",
                                      op=op, uri=self.uri(key), backend="gcs",
                                      endpoint=self.endpoint, status=412) from exc
 
-    def _same_object(self, name: str, size: int, crc: str | None) -> bool:
+    def _same_object(self, name: str, size: int, crc: str | None) -> ObjectMeta | None:
+        """The object ``name`` if it has ``size`` bytes and CRC-32C ``crc``, else ``None``."""
         try:
             meta = self.head(name)
         except StoreError:
-            return False
-        return meta.size == size and (crc is None or meta.extra.get("crc32c") in (None, crc))
+            return None
+        if meta.size == size and (crc is None or meta.extra.get("crc32c") in (None, crc)):
+            return meta
+        return None
 
     def put(self, key: str, data: memoryview, *, create_only: bool = False) -> None:
         """Store ``data``; ``create_only=True`` refuses to replace an existing object
@@ -511,10 +599,11 @@ class GcsStore(NetworkStore):
 
     def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
         name = f"{self._parts_prefix(key, upload_id)}{part_number:05d}"
-        blob = self._upload_object("upload_part", key, name, data)
+        resource = self._upload_object("upload_part", key, name, data)
+        generation = resource.get("generation")
         return UploadPart(part_number=part_number, size=len(data),
-                          etag=str(blob.generation) if blob.generation else None,
-                          checksum=blob.crc32c)
+                          etag=str(generation) if generation else None,
+                          checksum=resource.get("crc32c"))
 
     def _compose(self, key: str, dest: str, sources: builtins.list[str], *,
                  create_only: bool = False, content_type: str | None = None) -> Any:
