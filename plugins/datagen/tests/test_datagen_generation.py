@@ -257,6 +257,21 @@ def test_reused_buffer_garbage_is_overwritten() -> None:
     assert piece[:n] == buf
 
 
+def test_reused_buffer_above_the_bulk_clear_size() -> None:
+    """Runs of whole blocks from ``bulk_clear_from()`` on are cleared with one memset and
+    their prefixes rewritten: the bytes must be those of the per-block path."""
+    from s3dlio_datagen._engine import bulk_clear_from
+
+    size = bulk_clear_from() + 3 * MiB + 5
+    for compress in (2, 4):
+        ref = s3dlio.generate_data(size, 2, compress, seed=11)
+        buf = bytearray(b"\xa5" * size)
+        s3dlio.generate_into_buffer(buf, 2, compress, threads=1, seed=11)
+        assert buf == ref, compress
+        zeros = MiB * (compress - 1) // compress
+        assert not any(buf[MiB - zeros: MiB]) and not any(buf[size - 5 - zeros: size - 5])
+
+
 # ----------------------------------------------------------------------------- XorStream
 
 

@@ -261,12 +261,20 @@ class BlockPattern:
             i, off = divmod(p, blk)
             if off == 0 and n - done >= blk:
                 k = (n - done) // blk
-                rows = dst[done: done + k * blk].view(_U64).reshape(k, blk // 8)
+                span = dst[done: done + k * blk]
+                rows = span.view(_U64).reshape(k, blk // 8)
+                tails = not zeroed and nw < rows.shape[1]
+                if tails and k * blk >= bulk_clear_from():
+                    # One memset this large streams past the caches (glibc switches to
+                    # non-temporal stores above ~3/4 of the L3): ~2.5x the bandwidth of
+                    # zeroing each block's tail, enough to pay for rewriting the prefixes.
+                    span.fill(0)
+                    tails = False
                 keys = self.keys(np.arange(i, i + k, dtype=_U64))
                 np.bitwise_xor(base[None, :], keys[:, None], out=rows[:, :nw])
                 if rw8 != rlen:
                     rows.view(np.uint8)[:, rlen:rw8] = 0
-                if not zeroed and nw < rows.shape[1]:
+                if tails:
                     rows[:, nw:] = 0
                 done += k * blk
                 continue
@@ -282,6 +290,30 @@ class BlockPattern:
             if end > rw8 and not zeroed:
                 dst[done + max(off, rw8) - off: done + seg] = 0
             done += seg
+
+
+_bulk_clear: int | None = None
+
+
+def bulk_clear_from() -> int:
+    """Bytes from which clearing a whole run first beats zeroing each block's tail.
+
+    glibc's memset uses non-temporal stores from about 3/4 of the last-level cache on
+    (measured here: 27 GB/s below 24 MiB, 70 GB/s from 32 MiB on a 32 MiB L3); the
+    L3's size (at least 32 MiB) is a threshold every glibc version is above.
+    """
+    global _bulk_clear
+    if _bulk_clear is None:
+        size = 0
+        try:
+            with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as fh:
+                text = fh.read().strip().upper()
+            units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+            size = int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+        except (OSError, ValueError, IndexError):
+            pass
+        _bulk_clear = max(32 << 20, size)
+    return _bulk_clear
 
 
 def check_params(size: Any, dedup: Any, compress: Any) -> tuple[int, int, int]:
