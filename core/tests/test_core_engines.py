@@ -11,7 +11,7 @@ import pytest
 import s3dlio_toystore
 
 import s3dlio
-from s3dlio.engines.batch import check_window, run_batch, run_batch_settled
+from s3dlio.engines.batch import FAST_ITEM_NS, batch_plan, check_window, run_batch, run_batch_settled
 from s3dlio.engines.ranges import coalesce_ranges, parallel_read_into, plan_chunks
 from s3dlio.errors import BatchError, IntegrityError, NotFoundError, StoreError
 
@@ -87,6 +87,64 @@ def test_window_bound_is_respected(window: int) -> None:
     assert gauge.peak <= window
     if window > 1:
         assert gauge.peak > 1  # it does run concurrently
+
+
+def test_fast_items_run_in_the_calling_thread() -> None:
+    me = threading.get_ident()
+    threads: list[int] = []
+
+    def fn(i: int) -> int:
+        threads.append(threading.get_ident())
+        if i == 5:
+            raise NotFoundError(op="get", uri=f"mem://b/{i}")
+        return i
+
+    settled = run_batch_settled(fn, list(range(2000)), window=8, inline_fast=True)
+    assert set(threads) == {me}, "fast items never leave the calling thread"
+    assert [r for i, r in enumerate(settled) if i != 5] == [i for i in range(2000) if i != 5]
+    assert type(settled[5]).__name__ == "_Failed"
+    threads.clear()
+    run_batch_settled(fn, list(range(200)), window=8)  # without the hint: workers
+    assert me not in threads
+
+
+def test_slow_items_leave_the_calling_thread_at_once() -> None:
+    """Items slower than FAST_ITEM_NS go to the workers after the first few; a batch that
+    turns slow midway hands the rest over; order and failures are kept either way."""
+    me = threading.get_ident()
+    where: dict[int, int] = {}
+    gauge = Gauge()
+    slow_from = [0]
+
+    def fn(i: int) -> int:
+        where[i] = threading.get_ident()
+        if i >= slow_from[0]:
+            with gauge:
+                time.sleep(3 * FAST_ITEM_NS / 1e9)
+        if i % 50 == 7:
+            raise NotFoundError(op="get", uri=f"mem://b/{i}")
+        return -i
+
+    for start in (0, 600):
+        where.clear()
+        slow_from[0] = start
+        gauge.peak = 0
+        settled = run_batch_settled(fn, list(range(start + 100)), window=6, inline_fast=True)
+        inline = [i for i in range(start + 100) if where[i] == me]
+        assert inline == list(range(len(inline))), "only a leading stretch runs in line"
+        assert start + 3 <= len(inline) <= start + 6, "slow items are noticed after a few"
+        assert gauge.peak > 1, "the slow rest runs concurrently"
+        assert [r if isinstance(r, int) else None for r in settled] == \
+            [None if i % 50 == 7 else -i for i in range(start + 100)]
+
+
+def test_batch_plan_follows_the_store(mem_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert batch_plan(mem_root + "x", 100, 64) == batch_plan(mem_root + "x", 100, 64)
+    assert not batch_plan(mem_root + "x", 100, 64).inline_fast
+    assert batch_plan(None, 3, 64).window == 3
+    monkeypatch.setattr(s3dlio_toystore.MemoryStore, "fast_local_items", True)
+    other = mem_root.rstrip("/") + "-other/x"  # a store opened after the change
+    assert batch_plan(other, 100, 64).inline_fast, "the store's flag reaches the plan"
 
 
 def test_window_validation() -> None:

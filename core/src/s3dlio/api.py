@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from s3dlio.bytesview import BytesView
-from s3dlio.engines.batch import run_batch, window_for
+from s3dlio.engines.batch import BatchPlan, batch_plan, run_batch
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, NotSupportedError
 from s3dlio.runtime import resolve, runtime, split_scheme
 from s3dlio.store import as_buffer
@@ -76,8 +76,8 @@ def get_range(uri: str, offset: int, length: int | None = None) -> BytesView:
     return store.get_range(key, offset, length)
 
 
-def _window_for(uris: Sequence[str], max_in_flight: int) -> int:
-    return window_for(uris[0] if uris else None, len(uris), max_in_flight)
+def _plan(uris: Sequence[str], max_in_flight: int) -> BatchPlan:
+    return batch_plan(uris[0] if uris else None, len(uris), max_in_flight)
 
 
 def get_many(uris: Iterable[str], max_in_flight: int = 64) -> builtins.list[tuple[str, BytesView]]:
@@ -87,8 +87,8 @@ def get_many(uris: Iterable[str], max_in_flight: int = 64) -> builtins.list[tupl
     URI after all items settle. Mixed schemes are fine.
     """
     items = _as_uri_list(uris, "get_many")
-    window = _window_for(items, max_in_flight)
-    datas = run_batch(get, items, window=window, op="get_many")
+    plan = _plan(items, max_in_flight)
+    datas = run_batch(get, items, window=plan.window, op="get_many", inline_fast=plan.inline_fast)
     return _builtin_list(zip(items, datas, strict=True))
 
 
@@ -98,10 +98,11 @@ def get_many_stats(uris: Iterable[str], max_in_flight: int = 64) -> tuple[int, i
     Each worker reuses one buffer, so this measures storage, not allocation.
     """
     items = _as_uri_list(uris, "get_many_stats")
-    window = _window_for(items, max_in_flight)
+    plan = _plan(items, max_in_flight)
     from s3dlio._reuse import read_discarding
 
-    sizes = run_batch(read_discarding, items, window=window, op="get_many_stats")
+    sizes = run_batch(read_discarding, items, window=plan.window, op="get_many_stats",
+                      inline_fast=plan.inline_fast)
     return len(sizes), sum(sizes)
 
 
@@ -114,7 +115,8 @@ def stat(uri: str) -> dict[str, Any]:
 def stat_many(uris: Iterable[str], max_in_flight: int = 64) -> builtins.list[dict[str, Any]]:
     """``stat`` of many objects concurrently, in input order (``BatchError`` on failures)."""
     items = _as_uri_list(uris, "stat_many")
-    return run_batch(stat, items, window=_window_for(items, max_in_flight), op="stat_many")
+    plan = _plan(items, max_in_flight)
+    return run_batch(stat, items, window=plan.window, op="stat_many", inline_fast=plan.inline_fast)
 
 
 def exists(uri: str) -> bool:
@@ -148,8 +150,9 @@ def put_many(items: Iterable[tuple[str, Any]], max_in_flight: int = 64) -> None:
         pairs.append((pair[0], as_buffer(pair[1], op="put_many", uri=str(pair[0]))))
     if not pairs:
         return
-    window = _window_for([u for u, _ in pairs], max_in_flight)
-    run_batch(lambda p: put_bytes(p[0], p[1]), pairs, window=window, op="put_many", label=lambda p: p[0])
+    plan = _plan([u for u, _ in pairs], max_in_flight)
+    run_batch(lambda p: put_bytes(p[0], p[1]), pairs, window=plan.window, op="put_many",
+              label=lambda p: p[0], inline_fast=plan.inline_fast)
 
 
 def mkdir(uri: str) -> None:

@@ -37,6 +37,7 @@ class StoreWrapper(ObjectStore):
         self.schemes = inner.schemes  # type: ignore[misc]
         self.capabilities = inner.capabilities  # type: ignore[misc]
         self.max_useful_concurrency = inner.max_useful_concurrency  # type: ignore[misc]
+        self.fast_local_items = inner.fast_local_items  # type: ignore[misc]
         self.min_part_size = inner.min_part_size  # type: ignore[misc]
         self.max_parts = inner.max_parts  # type: ignore[misc]
 

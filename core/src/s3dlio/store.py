@@ -200,6 +200,10 @@ class ObjectStore(abc.ABC):
     max_useful_concurrency: ClassVar[int | None] = None
     """Upper bound the batch engine applies to this store's in-flight window
     (``None``: the caller's window). Local filesystems gain nothing from 64 threads."""
+    fast_local_items: ClassVar[bool] = False
+    """Single operations may finish in microseconds (a page-cache read, a tmpfs write):
+    the batch engine then runs items in the calling thread while they stay that fast,
+    since worker threads only add GIL hand-offs to such items."""
     min_part_size: ClassVar[int] = 5 << 20
     """Smallest part but the last of a native multipart upload (S3: 5 MiB)."""
     max_parts: ClassVar[int] = 10_000

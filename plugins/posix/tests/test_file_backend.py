@@ -258,3 +258,29 @@ def test_abort_incomplete_uploads_removes_stale_temp_files(root: str, tmp_path: 
     assert (tmp_path / "d" / "keep.bin").read_bytes() == b"keep"
     assert s3dlio.abort_incomplete_uploads(f"{root}d/", older_than_s=0) == 1
     assert not fresh.exists()
+
+
+
+def test_batches_of_small_cached_files_run_in_the_calling_thread(
+        root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """file:// declares fast_local_items: get_many of small cached files stays in the
+    calling thread (threads would only add GIL hand-offs), with the right results."""
+    import threading
+
+    from s3dlio.engines.batch import batch_plan
+    from s3dlio_posix.store import PosixStore
+
+    uris = [f"{root}small/{i:04d}" for i in range(300)]
+    plan = batch_plan(uris[0], len(uris), 64)
+    assert plan.inline_fast and plan.window > 1
+    s3dlio.put_many([(u, u.encode()) for u in uris])
+    threads: set[int] = set()
+    original = PosixStore.get
+
+    def get(self: PosixStore, key: str) -> object:
+        threads.add(threading.get_ident())
+        return original(self, key)
+
+    monkeypatch.setattr(PosixStore, "get", get)
+    assert [bytes(d) for _, d in s3dlio.get_many(uris)] == [u.encode() for u in uris]
+    assert threads == {threading.get_ident()}

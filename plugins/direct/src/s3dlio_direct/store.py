@@ -90,6 +90,8 @@ class DirectStore(PosixStore):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.GET_INTO, Capability.BUCKETS, Capability.DIRECT_IO}
     )
+    fast_local_items: ClassVar[bool] = False
+    """Every O_DIRECT request waits for the device: threads help from the first item."""
 
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
