@@ -34,14 +34,6 @@ def _payload(size: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-@pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("S3DLIO_MULTIPART_THRESHOLD_MB", "2")
-    monkeypatch.setenv("S3DLIO_PART_SIZE_MB", "1")
-    monkeypatch.setenv("S3DLIO_RANGE_THRESHOLD_MB", "1")
-    rt.reset()
-
-
 def test_rest_is_the_default_data_path_and_can_be_turned_off(container: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     rest = azure_store(container)._rest

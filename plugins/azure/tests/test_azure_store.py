@@ -59,14 +59,6 @@ def _sdk_container(server: Any, container_uri: str) -> Any:
 
 
 @pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("S3DLIO_MULTIPART_THRESHOLD_MB", "2")
-    monkeypatch.setenv("S3DLIO_PART_SIZE_MB", "1")
-    monkeypatch.setenv("S3DLIO_RANGE_THRESHOLD_MB", "1")
-    rt.reset()
-
-
-@pytest.fixture
 def one_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("S3DLIO_MAX_RETRY_ATTEMPTS", "1")
     rt.reset()

@@ -50,14 +50,6 @@ def _raw_names(store: GcsStore, prefix: str = "") -> list[str]:
     return [b.name for blobs, _ in store._list_raw(prefix, recursive=True) for b in blobs]
 
 
-@pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("S3DLIO_MULTIPART_THRESHOLD_MB", "2")
-    monkeypatch.setenv("S3DLIO_PART_SIZE_MB", "1")
-    monkeypatch.setenv("S3DLIO_RANGE_THRESHOLD_MB", "1")
-    rt.reset()
-
-
 # ----------------------------------------------------------------- large objects
 def test_large_put_is_composite_and_reads_back_through_range_engine(
         bucket: str, small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -193,11 +193,7 @@ def test_empty_object(bucket: str, wire: Wire) -> None:
     assert store.head(key).size == 0
 
 
-def test_composite_parts_are_uploaded_the_same_way(
-        bucket: str, wire: Wire, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("S3DLIO_MULTIPART_THRESHOLD_MB", "2")
-    monkeypatch.setenv("S3DLIO_PART_SIZE_MB", "1")
-    rt.reset()
+def test_composite_parts_are_uploaded_the_same_way(bucket: str, wire: Wire, small_parts: None) -> None:
     payload = _payload(3 * MiB + 5, seed=9)
     store, key = _store(bucket + "parts/big")
     store.put(key, memoryview(payload))

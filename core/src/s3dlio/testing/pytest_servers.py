@@ -4,7 +4,9 @@ Enable it in a test module or the root ``conftest.py``::
 
     pytest_plugins = ["s3dlio.testing.pytest_servers"]
 
-``fresh_runtime`` resets the s3dlio runtime around a test (use it autouse in a conftest).
+``fresh_runtime`` resets the s3dlio runtime around a test (use it autouse in a conftest);
+``small_parts`` makes the large-object paths (multipart uploads from 2 MiB in 1 MiB parts,
+split reads from 1 MiB) run on small payloads.
 
 Fixtures (each yields the running server object of :mod:`s3dlio.testing.servers`;
 ``server.info`` has the endpoint, credentials and ``env()``):
@@ -38,7 +40,19 @@ from s3dlio.testing.servers import (
     find_weed_binary,
 )
 
-__all__ = ["azurite_server", "fake_gcs_server", "fresh_runtime", "moto_server", "seaweedfs_server"]
+__all__ = ["azurite_server", "fake_gcs_server", "fresh_runtime", "moto_server", "seaweedfs_server",
+           "small_parts"]
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Multipart uploads from 2 MiB in 1 MiB parts and split reads from 1 MiB (runtime reset)."""
+    from s3dlio import runtime
+
+    monkeypatch.setenv("S3DLIO_MULTIPART_THRESHOLD_MB", "2")
+    monkeypatch.setenv("S3DLIO_PART_SIZE_MB", "1")
+    monkeypatch.setenv("S3DLIO_RANGE_THRESHOLD_MB", "1")
+    runtime.reset()
 
 
 @pytest.fixture
