@@ -38,6 +38,7 @@ import http.client
 import http.server
 import importlib.metadata
 import importlib.util
+import ipaddress
 import json
 import os
 import platform
@@ -75,6 +76,7 @@ __all__ = [
     "find_fake_gcs_binary",
     "free_port",
     "process_alive",
+    "self_signed_certificate",
 ]
 
 #: The only address these servers ever bind or contact.
@@ -115,6 +117,8 @@ class ServerInfo:
     account_key: str | None = None
     connection_string: str | None = None
     blob_endpoint: str | None = None
+    ca_file: str | None = None
+    """The CA certificate to trust for a TLS endpoint (a self-signed test server's)."""
     extra_env: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
@@ -193,12 +197,20 @@ def _free_ports(count: int, *, grpc_offset: int | None = None) -> list[int]:
 
 
 def _http_status(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
-                 timeout: float = 2.0) -> tuple[int, bytes]:
-    """Status and body of one HTTP request to a loopback URL (no redirects followed)."""
+                 timeout: float = 2.0, cafile: str | None = None) -> tuple[int, bytes]:
+    """Status and body of one HTTP(S) request to a loopback URL (no redirects followed);
+    https is verified against ``cafile``."""
     parts = urllib.parse.urlsplit(url)
-    if parts.hostname != LOOPBACK or parts.scheme != "http":
-        raise ValueError(f"refusing to contact {url!r}: only http://{LOOPBACK} is allowed")
-    conn = http.client.HTTPConnection(LOOPBACK, parts.port, timeout=timeout)
+    if parts.hostname != LOOPBACK or parts.scheme not in ("http", "https"):
+        raise ValueError(f"refusing to contact {url!r}: only http(s)://{LOOPBACK} is allowed")
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        import ssl
+
+        conn = http.client.HTTPSConnection(LOOPBACK, parts.port, timeout=timeout,
+                                           context=ssl.create_default_context(cafile=cafile))
+    else:
+        conn = http.client.HTTPConnection(LOOPBACK, parts.port, timeout=timeout)
     try:
         target = parts.path or "/"
         if parts.query:
@@ -672,6 +684,11 @@ class AzuriteServer(_ProcessServer):
 
     Uses the well-known development account ``devstoreaccount1`` (path-style URLs:
     ``http://127.0.0.1:PORT/devstoreaccount1/<container>/<blob>``).
+
+    ``https=True`` serves TLS with a self-signed certificate for 127.0.0.1 made at start
+    (``cryptography``, which azure-storage-blob depends on): ``info.ca_file`` is its path,
+    and ``info.env()`` sets ``REQUESTS_CA_BUNDLE`` to it, so clients verify the server
+    as they would a real one.
     """
 
     name = "azurite"
@@ -679,10 +696,11 @@ class AzuriteServer(_ProcessServer):
     account_key = AZURITE_ACCOUNT_KEY
 
     def __init__(self, *, startup_timeout: float = 60.0, stop_grace: float = 10.0,
-                 azurite_blob: Path | None = None, loose: bool = True) -> None:
+                 azurite_blob: Path | None = None, loose: bool = True, https: bool = False) -> None:
         super().__init__(startup_timeout=startup_timeout, stop_grace=stop_grace)
         self.azurite_blob = azurite_blob
         self.loose = loose
+        self.https = https
 
     def _prepare(self, tmpdir: Path) -> tuple[list[str], ServerInfo]:
         binary = self.azurite_blob or ensure_azurite()
@@ -695,20 +713,57 @@ class AzuriteServer(_ProcessServer):
         ]
         if self.loose:
             command.append("--loose")
-        endpoint = f"http://{LOOPBACK}:{port}"
+        scheme = "https" if self.https else "http"
+        endpoint = f"{scheme}://{LOOPBACK}:{port}"
         blob_endpoint = f"{endpoint}/{self.account_name}"
-        connection_string = (f"DefaultEndpointsProtocol=http;AccountName={self.account_name};"
+        connection_string = (f"DefaultEndpointsProtocol={scheme};AccountName={self.account_name};"
                              f"AccountKey={self.account_key};BlobEndpoint={blob_endpoint};")
+        extra_env = {"AZURE_STORAGE_BLOB_ENDPOINT": blob_endpoint}
+        ca_file = None
+        if self.https:
+            cert, key = self_signed_certificate(tmpdir, LOOPBACK)
+            command += ["--cert", str(cert), "--key", str(key)]
+            ca_file = str(cert)
+            extra_env["REQUESTS_CA_BUNDLE"] = ca_file
         info = ServerInfo(name=self.name, endpoint_url=endpoint, account_name=self.account_name,
                           account_key=self.account_key, connection_string=connection_string,
-                          blob_endpoint=blob_endpoint,
-                          extra_env={"AZURE_STORAGE_BLOB_ENDPOINT": blob_endpoint})
+                          blob_endpoint=blob_endpoint, ca_file=ca_file, extra_env=extra_env)
         return command, info
 
     def _is_ready(self, info: ServerInfo) -> bool:
         # An unauthenticated list answers 4xx once the blob service is up: enough.
-        _http_status(f"{info.blob_endpoint}?comp=list")
+        _http_status(f"{info.blob_endpoint}?comp=list", cafile=info.ca_file)
         return True
+
+
+def self_signed_certificate(directory: Path, ip: str) -> tuple[Path, Path]:
+    """A self-signed certificate (and its key) for ``ip``, valid for a day, written as
+    ``cert.pem``/``key.pem`` in ``directory``; needs the ``cryptography`` package."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
 
 
 class FakeGcsServer(_ProcessServer):

@@ -148,6 +148,10 @@ def translate(exc: BaseException, *, op: str, uri: str, endpoint: str, sas: bool
         if "mismatch" in text.lower():
             return IntegrityError(text, **fields)
         return StoreError(text, **fields)
+    import ssl
+
+    if isinstance(exc, ssl.SSLError):  # the REST path's TLS failures (the SDK wraps its own)
+        return StoreError(f"TLS failure talking to {endpoint}: {exc}", **fields)
     if isinstance(exc, TimeoutError):
         return StoreTimeoutError(f"timed out talking to {endpoint}: {exc}", **fields)
     if isinstance(exc, ConnectionError):
