@@ -11,6 +11,8 @@ the required store methods, and inherits:
   large, so the buffer never exceeds what the object can give;
 * :meth:`put` — one PUT, or a zero-copy multipart upload above the threshold;
 * :meth:`_fill` — a response body read into a buffer with the attempt deadline checked;
+* :meth:`_split_read` — a large object as concurrent ranged GETs into one buffer, part 0
+  taken from the response that told the size;
 * :meth:`put_stream` / :meth:`put_file` — through core's multipart writer, bounded
   memory, files read with ``readinto`` straight into part buffers;
 * :meth:`_verify_put` — RELIABILITY.md §3.4's HEAD-after-PUT loop.
@@ -30,6 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from s3dlio.bytesview import BytesView
+from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import IntegrityError, StoreError, StoreTimeoutError
 from s3dlio.retry import RetryPolicy
 from s3dlio.sizecache import SizeCache, size_cache
@@ -125,6 +128,41 @@ class NetworkStore(ObjectStore):
         if got != length:
             view._truncate(got)
         return view
+
+    def _split_read(self, key: str, size: int, range_into: Callable[[int, memoryview], int], *,
+                    first: Callable[[memoryview], int] | None = None,
+                    close_first: Callable[[], object] | None = None) -> tuple[BytesView, memoryview]:
+        """``size`` bytes of ``key`` as concurrent ranged reads into one new buffer.
+
+        ``range_into(offset, part)`` reads one range (pinned to the object version the
+        caller saw). ``first(part)`` reads part 0 from the response already open — the
+        GET that told the size — so no byte is requested twice; if that stream breaks,
+        part 0 is fetched as a range like the others, and an unused one is closed with
+        ``close_first``. Part size and concurrency: ``[core] chunk_size`` /
+        ``range_concurrency``, else by object size. Returns the view and its writable
+        memoryview (for a whole-object checksum).
+        """
+        core = self._core
+        chunk = core.chunk_size or default_chunk_size(size)
+        concurrency = core.range_concurrency or default_concurrency(size)
+        view, mv = BytesView.allocate(size, huge_pages=False)
+        pending = [first] if first is not None else []
+
+        def read_at(offset: int, part: memoryview) -> int:
+            if offset == 0 and pending:
+                try:
+                    return pending.pop()(part)
+                except StoreError:
+                    pass  # the stream broke: fetch part 0 as a range like the others
+            return range_into(offset, part)
+
+        try:
+            parallel_read_into(read_at, size, mv, chunk_size=chunk, concurrency=concurrency,
+                               what=self.uri(key))
+        finally:
+            if pending and close_first is not None:
+                close_first()
+        return view, mv
 
     def _fill(self, reader: Callable[[memoryview], int | None], mv: memoryview, key: str) -> int:
         """Fill ``mv`` with ``reader(slice)`` calls (a response's ``readinto``); return the

@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 from s3dlio.bytesview import BytesView
-from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import (
     AlreadyExistsError,
     IntegrityError,
@@ -387,31 +386,14 @@ class GcsStore(NetworkStore):
         return self._get_split(key, length, resp)
 
     def _get_split(self, key: str, size: int, first: Any) -> BytesView:
-        """Concurrent ranged GETs into one buffer; ``first`` is the open response (part 0)."""
-        core = self._core
-        chunk = core.chunk_size or default_chunk_size(size)
-        concurrency = core.range_concurrency or default_concurrency(size)
-        view, mv = BytesView.allocate(size, huge_pages=False)
+        """Concurrent ranged GETs into one buffer, pinned to the generation of ``first``,
+        the open response (part 0); the whole object's CRC-32C is checked."""
         generation = first.headers.get("x-goog-generation")
-        expected_crc = _header_crc32c(first.headers)
-        pending = [first]
-
-        def read_at(offset: int, part: memoryview) -> int:
-            if offset == 0 and pending:
-                resp = pending.pop()
-                try:
-                    return self._read_body(resp, part, key, partial=True)
-                except StoreError:
-                    pass  # the stream broke: fetch part 0 as a range like the others
-            return self._range_into(key, offset, part, generation=generation)
-
-        try:
-            parallel_read_into(read_at, size, mv, chunk_size=chunk, concurrency=concurrency,
-                               what=self.uri(key))
-        finally:
-            if pending:
-                pending[0].close()
-        self._check_crc(key, mv, expected_crc)
+        view, mv = self._split_read(
+            key, size, lambda offset, part: self._range_into(key, offset, part, generation=generation),
+            first=lambda part: self._read_body(first, part, key, partial=True),
+            close_first=first.close)
+        self._check_crc(key, mv, _header_crc32c(first.headers))
         return view
 
     def _range_into(self, key: str, offset: int, buf: memoryview, *,

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from s3dlio.bytesview import BytesView
 from s3dlio.configure import is_endpoint_segment
-from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import (
     IntegrityError,
     InvalidPathError,
@@ -249,28 +248,12 @@ class S3Store(NetworkStore):
 
     def _get_split(self, key: str, size: int, first: Any | None) -> BytesView:
         """Concurrent ranged GETs into one buffer; ``first`` is an open response (part 0)."""
-        core = self._core
-        chunk = core.chunk_size or default_chunk_size(size)
-        concurrency = core.range_concurrency or default_concurrency(size)
-        view, mv = BytesView.allocate(size, huge_pages=False)
         etag = first.get("ETag") if first is not None else None
-        pending = [first] if first is not None else []
-
-        def read_at(offset: int, part: memoryview) -> int:
-            if offset == 0 and pending:
-                resp = pending.pop()
-                try:
-                    return self._read_body(resp["Body"], part, key, len(part), partial=True)
-                except StoreError:
-                    pass  # the stream broke: fetch part 0 as a range like the others
-            return self._range_into(key, offset, part, if_match=etag)
-
-        try:
-            parallel_read_into(read_at, size, mv, chunk_size=chunk, concurrency=concurrency,
-                               what=self.uri(key))
-        finally:
-            if pending:
-                pending[0]["Body"].close()
+        view, _ = self._split_read(
+            key, size, lambda offset, part: self._range_into(key, offset, part, if_match=etag),
+            first=None if first is None else
+            lambda part: self._read_body(first["Body"], part, key, len(part), partial=True),
+            close_first=None if first is None else first["Body"].close)
         return view
 
     def _read_body(self, body: Any, mv: memoryview, key: str, expected: int, *,
