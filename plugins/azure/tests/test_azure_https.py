@@ -7,7 +7,6 @@ SDK) are exercised against a TLS server here: verified against the CA the test t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from aztest_support import azure_store, make_container, use_azurite
 import s3dlio
 from s3dlio import runtime as rt
 from s3dlio.errors import StoreError, TransientError
-from s3dlio.testing.servers import AzuriteServer, ServerPrerequisiteMissing, ensure_azurite
+from s3dlio.testing.servers import AzuriteServer
 
 pytest.importorskip("s3dlio_azure")
 pytest.importorskip("cryptography")
@@ -25,14 +24,9 @@ pytestmark = pytest.mark.timeout(180)
 MiB = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def azurite_tls() -> Iterator[AzuriteServer]:
-    try:
-        binary = ensure_azurite()
-    except ServerPrerequisiteMissing as exc:
-        pytest.skip(f"azurite: {exc}")
-    with AzuriteServer(azurite_blob=binary, https=True) as server:
-        yield server
+@pytest.fixture
+def azurite_tls(azurite_tls_server: AzuriteServer) -> AzuriteServer:
+    return azurite_tls_server
 
 
 @pytest.fixture

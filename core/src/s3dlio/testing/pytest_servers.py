@@ -14,6 +14,7 @@ Fixtures (each yields the running server object of :mod:`s3dlio.testing.servers`
 * ``moto_server`` — :class:`~s3dlio.testing.servers.MotoServer`
 * ``seaweedfs_server`` — :class:`~s3dlio.testing.servers.SeaweedFSServer`
 * ``azurite_server`` — :class:`~s3dlio.testing.servers.AzuriteServer`
+* ``azurite_tls_server`` — the same over https (self-signed certificate)
 * ``fake_gcs_server`` — :class:`~s3dlio.testing.servers.FakeGcsServer`
 
 A fixture *skips* only when the server's prerequisite is not installed (the Python
@@ -40,8 +41,8 @@ from s3dlio.testing.servers import (
     find_weed_binary,
 )
 
-__all__ = ["azurite_server", "fake_gcs_server", "fresh_runtime", "moto_server", "seaweedfs_server",
-           "small_parts"]
+__all__ = ["azurite_server", "azurite_tls_server", "fake_gcs_server", "fresh_runtime", "moto_server",
+           "seaweedfs_server", "small_parts"]
 
 
 @pytest.fixture
@@ -95,15 +96,26 @@ def seaweedfs_server() -> Iterator[SeaweedFSServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def azurite_server() -> Iterator[AzuriteServer]:
-    """Azurite blob service (skips without Node.js; installs azurite with npm if needed)."""
+def _azurite(fixture: str, *, https: bool) -> Iterator[AzuriteServer]:
     try:
         binary = ensure_azurite()  # a failing npm install is an error, not a skip
     except ServerPrerequisiteMissing as exc:
-        pytest.skip(f"azurite_server: {exc}")
-    with AzuriteServer(azurite_blob=binary) as server:
+        pytest.skip(f"{fixture}: {exc}")
+    with AzuriteServer(azurite_blob=binary, https=https) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[AzuriteServer]:
+    """Azurite blob service (skips without Node.js; installs azurite with npm if needed)."""
+    yield from _azurite("azurite_server", https=False)
+
+
+@pytest.fixture(scope="session")
+def azurite_tls_server() -> Iterator[AzuriteServer]:
+    """Azurite over https with a self-signed certificate (``info.ca_file``; ``info.env()``
+    sets ``REQUESTS_CA_BUNDLE``)."""
+    yield from _azurite("azurite_tls_server", https=True)
 
 
 @pytest.fixture(scope="session")
