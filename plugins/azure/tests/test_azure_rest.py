@@ -95,7 +95,7 @@ def test_connections_are_reused(container: str) -> None:
     for i in range(20):
         s3dlio.put_bytes(container + f"k{i}", b"x" * i)
         assert s3dlio.get(container + f"k{i}") == b"x" * i
-    assert len(rest._idle) == 1, "sequential requests share one keep-alive connection"
+    assert rest.pool.idle_count() == 1, "sequential requests share one keep-alive connection"
 
 
 def test_a_connection_closed_by_the_server_is_replaced_without_a_retry(
@@ -104,8 +104,8 @@ def test_a_connection_closed_by_the_server_is_replaced_without_a_retry(
     rt.reset()
     s3dlio.put_bytes(container + "stale", b"still here")
     rest = azure_store(container)._rest
-    assert rest is not None and rest._idle
-    for conn in rest._idle:  # what an idle timeout on the server side leaves behind
+    assert rest is not None and rest.pool.idle_count()
+    for conn in rest.pool._idle:  # what an idle timeout on the server side leaves behind
         assert conn.sock is not None
         conn.sock.shutdown(socket.SHUT_RDWR)
     assert s3dlio.get(container + "stale") == b"still here"

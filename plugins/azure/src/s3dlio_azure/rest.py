@@ -18,9 +18,8 @@ Errors: a non-2xx answer raises :class:`BlobRestError`, which carries what the S
 ``HttpResponseError`` carries (status, ``x-ms-error-code``, headers, message) and is
 translated by :func:`s3dlio_azure.errors.translate` exactly like it; connection
 failures are the standard library's (``ConnectionError``, ``TimeoutError``,
-``http.client.HTTPException``), which the same function already maps. A request on a
-reused keep-alive connection that the server closed in the meantime is re-sent once on
-a fresh connection (as urllib3 does) — nothing was processed, so no retry is spent.
+``ssl.SSLError``, ``http.client.HTTPException``), which the same function maps.
+Connections, stale-connection handling and TLS come from :mod:`s3dlio.httpclient`.
 """
 
 from __future__ import annotations
@@ -29,26 +28,18 @@ import base64
 import email.utils
 import hashlib
 import hmac
-import http.client
-import os
 import re
-import socket
-import ssl
-import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from email.message import Message
+
+from s3dlio.httpclient import ConnectionPool, RestResponse, proxy_applies
 
 __all__ = ["API_VERSION", "BlobRest", "BlobRestError", "RestResponse", "rest_usable"]
 
 API_VERSION = "2025-01-05"
 """x-ms-version of the REST requests: supported by the service and by Azurite 3.35."""
-
-_STALE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, http.client.RemoteDisconnected,
-          http.client.BadStatusLine)
-"""What a reused keep-alive connection closed by the server fails with."""
 
 _ERROR_CODE = re.compile(rb"<Code>([^<]*)</Code>")
 _ERROR_MESSAGE = re.compile(rb"<Message>([^<]*)</Message>", re.S)
@@ -96,10 +87,7 @@ def rest_usable(endpoint: str, kind: str) -> bool:
     parts = urllib.parse.urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
-    proxies = urllib.request.getproxies()
-    if not proxies.get(parts.scheme) and not proxies.get("all"):
-        return True
-    return bool(urllib.request.proxy_bypass(parts.hostname))
+    return not proxy_applies(endpoint)
 
 
 class _Clock:
@@ -119,51 +107,11 @@ class _Clock:
         return self.text
 
 
-class RestResponse:
-    """A response whose body is still on the connection: ``readinto``, then ``release``.
-
-    ``release()`` hands a fully read connection back to the pool; ``close()`` drops it
-    (a body not read to the end cannot be reused).
-    """
-
-    __slots__ = ("_conn", "_owner", "headers", "length", "raw", "status")
-
-    def __init__(self, owner: BlobRest, conn: http.client.HTTPConnection,
-                 raw: http.client.HTTPResponse) -> None:
-        self._owner = owner
-        self._conn: http.client.HTTPConnection | None = conn
-        self.raw = raw
-        self.status = raw.status
-        self.headers = raw.headers
-        self.length = raw.length
-        """The body's length (``Content-Length``), or ``None``."""
-
-    def readinto(self, buf: memoryview) -> int:
-        return self.raw.readinto(buf)
-
-    def release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        if self.raw.isclosed() or self.raw.length == 0:
-            self.raw.close()
-            self._owner._give_back(conn)
-        else:
-            self.raw.close()
-            conn.close()
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        self.raw.close()
-        if conn is not None:
-            conn.close()
-
-
 class BlobRest:
     """Put Blob / Put Block / Get Blob against one account endpoint.
 
     Built per process (the store caches it with its SDK clients); thread-safe: each
-    request takes a connection from a LIFO pool of idle keep-alive connections.
+    request takes a connection from the endpoint's :class:`~s3dlio.httpclient.ConnectionPool`.
     """
 
     def __init__(self, endpoint: str, account: str, *, account_key: str | None = None,
@@ -172,20 +120,16 @@ class BlobRest:
         parts = urllib.parse.urlsplit(endpoint.rstrip("/"))
         self.endpoint = endpoint
         self.account = account
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port or (443 if self._https else 80)
-        self._host_header = parts.netloc
+        self.pool = ConnectionPool(f"{parts.scheme}://{parts.netloc}", connect_timeout=connect_timeout,
+                                   read_timeout=read_timeout, max_idle=max_idle)
         self._base_path = parts.path.rstrip("/")
         self._key = base64.b64decode(account_key) if account_key else None
         self._sas = sas.lstrip("?") if sas else None
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
-        self._max_idle = max_idle
-        self._idle: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
         self._clock = _Clock()
-        self._ssl: ssl.SSLContext | None = None
+
+    @property
+    def _https(self) -> bool:
+        return self.pool.https
 
     # ------------------------------------------------------------ requests
     def put_blob(self, container: str, key: str, body: memoryview, *,
@@ -221,31 +165,24 @@ class BlobRest:
                 headers["x-ms-range-get-content-md5"] = "true"
         if if_match:
             headers["If-Match"] = if_match
-        conn, raw = self._send("GET", container, key, {}, headers, None)
-        if raw.status >= 300:
-            self._fail(conn, raw)
-        return RestResponse(self, conn, raw)
+        resp = self._send("GET", container, key, {}, headers, None)
+        if resp.status >= 300:
+            self._fail(resp)
+        return resp
 
     # ------------------------------------------------------------- plumbing
     def _exchange(self, method: str, container: str, key: str, query: dict[str, str],
                   headers: dict[str, str], body: memoryview | None) -> Message:
-        conn, raw = self._send(method, container, key, query, headers, body)
-        if raw.status >= 300:
-            self._fail(conn, raw)
-        raw.read()  # the (empty) body: the connection is reusable only once it is read
-        self._give_back(conn)
-        return raw.headers
+        resp = self._send(method, container, key, query, headers, body)
+        if resp.status >= 300:
+            self._fail(resp)
+        resp.drain()  # the (empty) body: the connection is reusable only once it is read
+        return resp.headers
 
-    def _fail(self, conn: http.client.HTTPConnection, raw: http.client.HTTPResponse) -> None:
-        try:
-            body = raw.read(64 * 1024) if raw.length is None or raw.length <= 64 * 1024 else b""
-        except (OSError, http.client.HTTPException):
-            body = b""
-        if raw.isclosed():
-            self._give_back(conn)
-        else:
-            conn.close()
-        raise BlobRestError(raw.status, raw.reason, raw.headers, body)
+    @staticmethod
+    def _fail(resp: RestResponse) -> None:
+        body = resp.drain()
+        raise BlobRestError(resp.status, resp.raw.reason, resp.headers, body)
 
     def _path(self, container: str, key: str) -> str:
         # The encoding the SDK uses for blob URLs (and the one the signature is computed on).
@@ -253,8 +190,7 @@ class BlobRest:
                 f"{urllib.parse.quote(key, safe='~/')}")
 
     def _send(self, method: str, container: str, key: str, query: dict[str, str],
-              headers: dict[str, str], body: memoryview | None
-              ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+              headers: dict[str, str], body: memoryview | None) -> RestResponse:
         path = self._path(container, key)
         headers["x-ms-version"] = API_VERSION
         headers["x-ms-date"] = self._clock.now()
@@ -264,22 +200,7 @@ class BlobRest:
         params = "&".join(f"{k}={urllib.parse.quote(v, safe='')}" for k, v in query.items())
         if self._sas:
             params = f"{params}&{self._sas}" if params else self._sas
-        url = f"{path}?{params}" if params else path
-        for fresh_only in (False, True):
-            conn, reused = self._take(fresh_only)
-            try:
-                # A memoryview (not bytes) body: http.client would otherwise concatenate an
-                # 8 MiB bytes body to the header block (a copy into fresh pages).
-                conn.request(method, url, body=body, headers=headers)
-                return conn, conn.getresponse()
-            except _STALE:
-                conn.close()
-                if not reused:
-                    raise
-            except BaseException:
-                conn.close()
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self.pool.request(method, f"{path}?{params}" if params else path, headers, body)
 
     def _authorization(self, method: str, path: str, query: Mapping[str, str],
                        headers: Mapping[str, str]) -> str:
@@ -297,55 +218,6 @@ class BlobRest:
         digest = hmac.new(self._key, to_sign.encode("utf-8"), hashlib.sha256).digest()
         return f"SharedKey {self.account}:{base64.b64encode(digest).decode('ascii')}"
 
-    def _take(self, fresh_only: bool) -> tuple[http.client.HTTPConnection, bool]:
-        if not fresh_only:
-            with self._lock:
-                if self._idle:
-                    return self._idle.pop(), True
-        return self._connect(), False
-
-    def _connect(self) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection
-        if self._https:
-            if self._ssl is None:
-                self._ssl = _ssl_context()
-            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._connect_timeout,
-                                               context=self._ssl)
-        else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=self._connect_timeout)
-        conn.connect()
-        assert conn.sock is not None
-        conn.sock.settimeout(self._read_timeout)
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
-
-    def _give_back(self, conn: http.client.HTTPConnection) -> None:
-        if conn.sock is None:  # the server asked to close ("Connection: close")
-            return
-        with self._lock:
-            if len(self._idle) < self._max_idle:
-                self._idle.append(conn)
-                return
-        conn.close()
-
     def close(self) -> None:
         """Close every idle connection."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-
-def _ssl_context() -> ssl.SSLContext:
-    # The CA bundle requests (hence the SDK) would use: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE,
-    # else certifi's; TLS behaves the same on both paths.
-    cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if not cafile:
-        try:
-            import certifi
-
-            cafile = certifi.where()
-        except ImportError:
-            cafile = None
-    return ssl.create_default_context(cafile=cafile)
-
+        self.pool.close()
