@@ -46,17 +46,23 @@ def s3_store(uri: str) -> Any:
 
 
 class OpCounter:
-    """Counts the S3 API calls a store's botocore client makes (``HeadObject``, ...)."""
+    """Counts the S3 API calls a store makes (``HeadObject``, ...): botocore's and the
+    lean REST path's."""
 
     def __init__(self, uri: str) -> None:
         from collections import Counter
 
         self.counts: Counter[str] = Counter()
-        client = s3_store(uri)._client
-        client.meta.events.register("before-call.s3", self._seen)
+        store = s3_store(uri)
+        store._client.meta.events.register("before-call.s3", self._seen)
+        if store._rest is not None:
+            store._rest.observers.append(self._rest_seen)
 
     def _seen(self, model: Any, **_: Any) -> None:
         self.counts[model.name] += 1
+
+    def _rest_seen(self, operation: str) -> None:
+        self.counts[operation] += 1
 
     def __getitem__(self, name: str) -> int:
         return self.counts[name]

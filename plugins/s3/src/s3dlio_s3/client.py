@@ -24,8 +24,9 @@ from s3dlio.engines.pool import cpu_count
 if TYPE_CHECKING:
     from s3dlio.retry import RetrySettings
     from s3dlio_s3.plugin import S3Settings
+    from s3dlio_s3.rest import S3Rest
 
-__all__ = ["ClientConfig", "make_client"]
+__all__ = ["ClientConfig", "make_client", "make_rest"]
 
 DEFAULT_REGION = "us-east-1"
 
@@ -122,6 +123,41 @@ def make_client(cfg: ClientConfig) -> Any:
         return session.create_client(
             "s3", endpoint_url=cfg.endpoint_url, config=config, verify=verify,
         )
+
+
+def make_rest(cfg: ClientConfig, client: Any, bucket: str) -> S3Rest | None:
+    """The lean data-path client of ``bucket`` (``None`` where botocore must serve it)."""
+    from s3dlio_s3.rest import S3Rest, rest_usable
+
+    s3 = cfg.s3
+    endpoint = str(client.meta.endpoint_url)
+    if not bucket or not s3.rest_data_path or not rest_usable(endpoint,
+                                                              follow_redirects=s3.follow_redirects):
+        return None
+    style = s3.addressing_style
+    if style == "auto":
+        style = "path" if cfg.endpoint_url else "virtual"
+    credentials: Any
+    if s3.anonymous:
+        def credentials() -> None:
+            return None
+    else:
+        session = _session(s3.profile, s3)
+
+        def credentials() -> Any:
+            # The session's credentials (the standard chain, resolved once; temporary ones
+            # refresh themselves); frozen per request so a refresh is never half-seen.
+            creds = session.get_credentials()
+            if creds is None:
+                from botocore.exceptions import NoCredentialsError
+
+                raise NoCredentialsError()
+            return creds.get_frozen_credentials()
+    verify: bool | str | None = False if s3.insecure else (s3.ca_bundle or None)
+    return S3Rest(endpoint, bucket, str(client.meta.region_name or cfg.region), path_style=style == "path",
+                  credentials=credentials, unsigned_payload=s3.unsigned_payload,
+                  connect_timeout=cfg.retry.connect_timeout_secs, read_timeout=cfg.retry.read_timeout_secs,
+                  max_idle=s3.max_connections or max(64, 4 * cpu_count()), verify=verify)
 
 
 def _after_fork() -> None:

@@ -59,6 +59,11 @@ class S3Settings:
         True, env="S3DLIO_UNSIGNED_PAYLOAD",
         help="skip the SHA-256 of request bodies when a CRC-32C checksum protects them",
     )
+    rest_data_path: bool = setting(
+        True, env="S3DLIO_S3_REST",
+        help="GetObject, PutObject and UploadPart as lean SigV4 requests on pooled connections "
+             "(about 1.5 ms less client CPU each than botocore); off: every request through botocore",
+    )
     follow_redirects: bool = setting(
         False, env="S3DLIO_FOLLOW_REDIRECTS", help="follow 3xx answers (AIStore proxies)",
     )

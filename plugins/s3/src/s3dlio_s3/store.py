@@ -34,13 +34,15 @@ from s3dlio.errors import (
 )
 from s3dlio.netstore import NetworkStore
 from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds
-from s3dlio_s3.client import DEFAULT_REGION, ClientConfig, make_client
+from s3dlio_s3.client import DEFAULT_REGION, ClientConfig, make_client, make_rest
 from s3dlio_s3.errors import translate
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from s3dlio.config import Settings
+    from s3dlio.httpclient import RestResponse
+    from s3dlio_s3.rest import S3Rest
 
 __all__ = ["S3Store", "validate_bucket_name"]
 
@@ -151,6 +153,14 @@ class S3Store(NetworkStore):
     # --------------------------------------------------------------- plumbing
     @property
     def _client(self) -> Any:
+        return self._clients()[0]
+
+    @property
+    def _rest(self) -> S3Rest | None:
+        """The lean GetObject / PutObject / UploadPart client, if usable for this store."""
+        return self._clients()[1]
+
+    def _clients(self) -> tuple[Any, S3Rest | None]:
         cached = self.__dict__.get("_client_cache")
         pid = os.getpid()
         if cached is None or cached[0] != pid:
@@ -163,8 +173,9 @@ class S3Store(NetworkStore):
                 from s3dlio_s3.redirects import install_redirects
 
                 install_redirects(client, max_hops=self._s3.redirect_max)
-            cached = self.__dict__["_client_cache"] = (pid, client)
-        return cached[1]
+            rest = make_rest(self._cfg, client, self.bucket)
+            cached = self.__dict__["_client_cache"] = (pid, client, rest)
+        return cached[1], cached[2]
 
     def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
         return translate(exc, op=op, uri=self.uri(key), endpoint=self.endpoint)
@@ -225,9 +236,19 @@ class S3Store(NetworkStore):
         if known is not None and threshold is not None and known >= threshold:
             return self._get_split(key, known, None)
         client, bucket = self._client, self.bucket
+        rest = self._rest
         holder: list[Any] = []
 
         def attempt() -> BytesView | None:
+            if rest is not None:
+                first = rest.get(key)
+                length = _rest_length(first, self.uri(key))
+                if threshold is not None and length >= threshold:
+                    holder[:] = [first]
+                    return None
+                view, mv = BytesView.allocate(length, huge_pages=False)
+                self._read_rest(first, mv, key)
+                return view
             resp = client.get_object(Bucket=bucket, Key=key)
             length = int(resp["ContentLength"])
             if threshold is not None and length >= threshold:
@@ -242,12 +263,21 @@ class S3Store(NetworkStore):
             sizes.put(uri, len(result))
             return result
         resp = holder[0]
-        length = int(resp["ContentLength"])
+        length = _rest_length(resp, uri) if rest is not None else int(resp["ContentLength"])
         sizes.put(uri, length)
         return self._get_split(key, length, resp)
 
     def _get_split(self, key: str, size: int, first: Any | None) -> BytesView:
-        """Concurrent ranged GETs into one buffer; ``first`` is an open response (part 0)."""
+        """Concurrent ranged GETs into one buffer; ``first`` is an open response (part 0):
+        a botocore GetObject result or a REST response."""
+        if first is not None and not isinstance(first, dict):
+            rest_first: RestResponse = first
+            rest_etag = rest_first.headers.get("ETag")
+            view, _ = self._split_read(
+                key, size, lambda offset, part: self._range_into(key, offset, part, if_match=rest_etag),
+                first=lambda part: self._read_rest(rest_first, part, key, partial=True),
+                close_first=rest_first.close)
+            return view
         etag = first.get("ETag") if first is not None else None
         view, _ = self._split_read(
             key, size, lambda offset, part: self._range_into(key, offset, part, if_match=etag),
@@ -255,6 +285,25 @@ class S3Store(NetworkStore):
             lambda part: self._read_body(first["Body"], part, key, len(part), partial=True),
             close_first=None if first is None else first["Body"].close)
         return view
+
+    def _read_rest(self, resp: RestResponse, mv: memoryview, key: str, *, partial: bool = False) -> int:
+        """Fill ``mv`` from a REST response (all of it, or its start when ``partial``)."""
+        try:
+            pos = self._fill(resp.readinto, mv, key)
+        except BaseException as exc:
+            resp.close()
+            if isinstance(exc, Exception) and not isinstance(exc, StoreError):
+                raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
+            raise
+        if pos != len(mv):
+            resp.close()
+            raise IntegrityError(f"short body: got {pos} of {len(mv)} bytes", op="get",
+                                 uri=self.uri(key), backend="s3", endpoint=self.endpoint)
+        if partial:
+            resp.close()  # the rest of the stream is fetched by other ranges
+        else:
+            resp.release()
+        return pos
 
     def _read_body(self, body: Any, mv: memoryview, key: str, expected: int, *,
                    partial: bool = False) -> int:
@@ -296,9 +345,14 @@ class S3Store(NetworkStore):
         if length == 0:
             return 0
         extra = {"IfMatch": if_match} if if_match else {}
+        rest = self._rest
 
         def attempt() -> int:
             try:
+                if rest is not None:
+                    part = rest.get(key, start=offset, end=offset + length - 1, if_match=if_match)
+                    got = min(_rest_length(part, self.uri(key)), length)
+                    return self._read_rest(part, buf[:got], key)
                 resp = client.get_object(Bucket=bucket, Key=key,
                                          Range=f"bytes={offset}-{offset + length - 1}", **extra)
             except Exception as exc:
@@ -324,7 +378,13 @@ class S3Store(NetworkStore):
 
     # ----------------------------------------------------------------- writes
     def _put_single(self, key: str, data: memoryview) -> None:
-        client, bucket = self._client, self.bucket
+        client, bucket, rest = self._client, self.bucket, self._rest
+        if rest is not None:
+            self._with_checksum(
+                "put", key, data,
+                lambda extra: rest.put(key, data, checksum_crc32c=extra.get("ChecksumCRC32C")),
+                nbytes=len(data))
+            return
         self._with_checksum(
             "put", key, data,
             lambda extra: client.put_object(Bucket=bucket, Key=key, Body=self._body(data), **extra),
@@ -344,9 +404,14 @@ class S3Store(NetworkStore):
         return str(resp["UploadId"])
 
     def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
-        client, bucket = self._client, self.bucket
+        client, bucket, rest = self._client, self.bucket, self._rest
 
         def send(extra: dict[str, Any]) -> Any:
+            if rest is not None:
+                headers = rest.upload_part(key, upload_id, part_number, data,
+                                           checksum_crc32c=extra.get("ChecksumCRC32C"))
+                return {"ETag": headers.get("ETag"),
+                        "ChecksumCRC32C": headers.get("x-amz-checksum-crc32c")}
             return client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
                                       PartNumber=part_number, Body=self._body(data), **extra)
 
@@ -544,6 +609,14 @@ class S3Store(NetworkStore):
             out.append({"name": b["Name"], "uri": f"{base}{b['Name']}/",
                         "creation_date": format_rfc3339(created)})
         return out
+
+
+def _rest_length(resp: RestResponse, uri: str) -> int:
+    if resp.length is None:
+        resp.close()
+        raise IntegrityError("GetObject answered without Content-Length", op="get", uri=uri,
+                             backend="s3")
+    return int(resp.length)
 
 
 def _parse_root(root: str) -> tuple[str, str]:
