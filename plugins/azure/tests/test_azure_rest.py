@@ -18,6 +18,7 @@ from aztest_support import azure_store
 import s3dlio
 from s3dlio import runtime as rt
 from s3dlio.errors import NotFoundError, PermissionDeniedError, PreconditionError
+from s3dlio.testing import assert_paths_agree
 
 pytest.importorskip("s3dlio_azure")
 
@@ -65,20 +66,10 @@ def test_both_paths_store_and_read_the_same_bytes(container: str, small_parts: N
     """Written by one path, read by the other: single puts, staged blocks, split and
     ranged reads, empty blobs; the stored CRC-32C is the same either way."""
     monkeypatch.setenv("S3DLIO_CHECKSUM", checksum)
-    monkeypatch.setenv("S3DLIO_AZURE_REST", "1" if path == "rest" else "0")
-    rt.reset()
     objects = {"empty": b"", "one": b"1", "small.bin": _payload(100_000, 1),
                "large.bin": _payload(5 * MiB + 17, 2), "dir/ü n i.bin": _payload(3000, 3)}
-    for key, data in objects.items():
-        s3dlio.put_bytes(container + key, data)
-    monkeypatch.setenv("S3DLIO_AZURE_REST", "0" if path == "rest" else "1")
-    rt.reset()
-    for key, data in objects.items():
-        assert bytes(s3dlio.get(container + key)) == data, key
-    large = objects["large.bin"]
-    assert bytes(s3dlio.get_range(container + "large.bin", 1_000_000, 2 * MiB)) == \
-        large[1_000_000:1_000_000 + 2 * MiB]
-    assert bytes(s3dlio.get_range(container + "large.bin", len(large) - 5)) == large[-5:]
+    assert_paths_agree(monkeypatch, container, objects, env="S3DLIO_AZURE_REST",
+                       writer="1" if path == "rest" else "0")
     if checksum == "crc32c":
         import crc32c
 

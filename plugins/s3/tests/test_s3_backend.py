@@ -512,9 +512,13 @@ def test_seaweedfs_refuses_anonymous_and_wrong_secret(seaweed: Any, monkeypatch:
         s3dlio.get(bucket + "k")
     monkeypatch.delenv("S3DLIO_S3_ANONYMOUS")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
-    rt.reset()
-    with pytest.raises(PermissionDeniedError, match="SignatureDoesNotMatch"):
-        s3dlio.get(bucket + "k")
+    for rest in ("1", "0"):  # the lean data path and botocore
+        monkeypatch.setenv("S3DLIO_S3_REST", rest)
+        rt.reset()
+        assert (s3_store(bucket)._rest is not None) == (rest == "1")
+        with pytest.raises(PermissionDeniedError, match="SignatureDoesNotMatch") as info:
+            s3dlio.get(bucket + "k")
+        assert info.value.status == 403 and info.value.attempts == 1
 
 
 @pytest.mark.seaweedfs

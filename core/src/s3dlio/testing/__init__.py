@@ -16,6 +16,8 @@
   errors translate into the s3dlio tree.
 * :func:`put_with_file_size_limit` / :func:`assert_failed_write_left_no_trace` — a write
   that fails part-way (``RLIMIT_FSIZE``, like ENOSPC) must leave no trace.
+* :func:`assert_paths_agree` — a backend with two data paths (a lean REST client and the
+  SDK) stores the same objects whichever path writes and whichever reads.
 
 * :class:`MotoServer`, :class:`SeaweedFSServer`, :class:`AzuriteServer`,
   :class:`FakeGcsServer`, :class:`RedirectingProxy` (:mod:`s3dlio.testing.servers`) — real
@@ -41,6 +43,7 @@ __all__ = [
     "SeaweedFSServer",
     "assert_errors_translate",
     "assert_hookimpls_valid",
+    "assert_paths_agree",
     "assert_failed_write_left_no_trace",
     "assert_plugin_is_lazy",
     "put_with_file_size_limit",
@@ -53,6 +56,7 @@ _NAMES = {
     "assert_hookimpls_valid": "s3dlio.testing.contracts",
     "assert_plugin_is_lazy": "s3dlio.testing.contracts",
     "put_with_file_size_limit": "s3dlio.testing.local_faults",
+    "assert_paths_agree": "s3dlio.testing.datapaths",
     "assert_failed_write_left_no_trace": "s3dlio.testing.local_faults",
     "MotoServer": "s3dlio.testing.servers",
     "SeaweedFSServer": "s3dlio.testing.servers",
