@@ -9,7 +9,10 @@ and an ``is None`` check.
 
 A recorder (``s3dlio-oplog`` provides one) must make :meth:`Recorder.finish`
 cheap: take the end timestamp, enqueue, return. Formatting and compression belong
-on a background thread.
+on a background thread. A recorder may also offer a :class:`FastPath` (its queue and
+free lanes): core's wrapper then records a whole-object GET in line — two clock reads,
+a lane, one tuple appended — without calling the recorder at all (≈ 0.25 µs instead of
+≈ 0.7 µs per request; the op-log's ≤ 5% target on 4 KiB ``file://`` reads depends on it).
 
 Op names follow warp (OPLOG.md §3): ``GET PUT STAT LIST DELETE COPY MKDIR
 CREATE_CONTAINER DELETE_CONTAINER``.
@@ -18,9 +21,13 @@ CREATE_CONTAINER DELETE_CONTAINER``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from heapq import heappop, heappush
+from time import perf_counter_ns as _perf_ns
 from time import time_ns as _time_ns
 from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
 
 from s3dlio.middleware import StoreWrapper
 from s3dlio.store import ObjectStore
@@ -30,7 +37,8 @@ if TYPE_CHECKING:
     from s3dlio.config import Settings
     from s3dlio.store import ListPage, ObjectMeta
 
-__all__ = ["Recorder", "RecordingStore", "Span", "current", "install_recorder", "recording"]
+__all__ = ["FastPath", "Recorder", "RecordingStore", "Span", "current", "install_recorder",
+           "recording"]
 
 
 class Span(Protocol):
@@ -65,14 +73,41 @@ class Recorder(Protocol):
     # produced no request, e.g. the probe that finds a listing exhausted.
 
 
+@attrs.frozen
+class FastPath:
+    """A recorder's queue, opened to core's wrapper for in-line recording (optional).
+
+    A recorder exposing ``fast_path`` (an instance of this class) promises: spans are
+    ``(lane, start_perf_ns)`` tuples; rows are ``(lane, op, n_objects, nbytes, endpoint,
+    file, error, start_perf_ns, first_byte_wall_ns, end_perf_ns)`` appended to ``queue``;
+    ``lanes`` is the heap of free lanes (``new_lane()`` when empty; lanes from
+    ``max_lane`` on are not given back); a row that finds the queue full
+    (``len(queue) >= capacity``) or the recorder ``closed`` goes to ``overflow(row)``.
+    """
+
+    recorder: Any
+    queue: Any
+    lanes: builtins.list[int]
+    new_lane: Callable[[], int]
+    max_lane: int
+    capacity: int
+    overflow: Callable[[tuple[Any, ...]], None]
+
+
 current: Recorder | None = None
 """The active recorder, or ``None``. Read on every request; set by :func:`install_recorder`."""
+_fast: FastPath | None = None
+"""The active recorder's :class:`FastPath`, if it has one."""
 
 
 def install_recorder(recorder: Recorder | None) -> Recorder | None:
     """Make ``recorder`` the active one (``None`` stops recording); return the previous one."""
-    global current
-    previous, current = current, recorder
+    global current, _fast
+    previous = current
+    # Through None: a request that reads the new recorder always sees its own fast path.
+    current = None
+    _fast = getattr(recorder, "fast_path", None) if recorder is not None else None
+    current = recorder
     return previous
 
 
@@ -122,6 +157,32 @@ class RecordingStore(StoreWrapper):
         rec = current
         if rec is None:
             return self.inner.get(key)
+        fast = _fast
+        if fast is not None and fast.recorder is rec:
+            # The FastPath, in line (a helper call would cost a fifth of it).
+            lanes = fast.lanes
+            try:
+                lane = heappop(lanes)
+            except IndexError:
+                lane = fast.new_lane()
+            start = _perf_ns()
+            try:
+                result = self.inner.get(key)
+            except BaseException as exc:
+                rec.finish((lane, start), "GET", 1, 0, self._endpoint, self._file_prefix + key, exc, None)
+                raise
+            end = _perf_ns()
+            first_byte = _time_ns()
+            if lane < fast.max_lane:
+                heappush(lanes, lane)
+            queue = fast.queue
+            if len(queue) < fast.capacity and not rec.closed:
+                queue.append((lane, "GET", 1, len(result), self._endpoint, self._file_prefix + key, "",
+                              start, first_byte, end))
+            else:
+                fast.overflow((lane, "GET", 1, len(result), self._endpoint, self._file_prefix + key, "",
+                               start, first_byte, end))
+            return result
         span = rec.start()
         try:
             result = self.inner.get(key)

@@ -175,3 +175,40 @@ def test_failed_delete_batch_row(tmp_path: Path, data: str) -> None:
     assert got == [("DELETE", 2, 0, True)]
     path = sorted(tmp_path.glob("cov-*.tsv.zst"))[-1]
     assert rows(str(path))[0].error.endswith("1 of 2 failed: denied")
+
+
+def test_gets_are_recorded_in_line_through_the_fast_path(tmp_path: Path, data: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Core's wrapper records whole-object GETs through the recorder's FastPath (no
+    ``finish`` call); the rows are those of the ``finish`` path: op, bytes, file, lane,
+    first byte between start and end, failures through ``finish``."""
+    from s3dlio import recording
+    from s3dlio_oplog.recorder import OpLogRecorder
+
+    finished: list[str] = []
+    original = OpLogRecorder.finish
+
+    def finish(self: OpLogRecorder, span: Any, op: str, *args: Any) -> None:
+        finished.append(op)
+        original(self, span, op, *args)
+
+    monkeypatch.setattr(OpLogRecorder, "finish", finish)
+    path = str(tmp_path / "fast.tsv.zst")
+    s3dlio.init_op_log(path)
+    try:
+        assert recording._fast is api._session.recorder.fast_path
+        s3dlio.get_many([data + "a", data + "b", data + "c"])
+        with pytest.raises(s3dlio.errors.NotFoundError):
+            s3dlio.get(data + "missing")
+        s3dlio.put_bytes(data + "d", b"dd")
+    finally:
+        s3dlio.finalize_op_log()
+    assert recording._fast is None
+    assert finished == ["GET", "PUT"], "successful GETs bypass finish; the failed one and the PUT do not"
+    got = list(rows(path))
+    gets = sorted((r.file.rsplit("/", 1)[-1], r.bytes, bool(r.error)) for r in got if r.op == "GET")
+    assert gets == [("a", 100, False), ("b", 200, False), ("c", 300, False), ("missing", 0, True)]
+    for r in got:
+        assert 0 <= r.thread < 65536
+        if r.op == "GET" and not r.error:
+            assert r.start_ns <= r.first_byte_ns <= r.end_ns

@@ -60,6 +60,12 @@ class OpLogRecorder:
         self.rejected_closed = 0
         self.normalized_error_text = 0
         self._last_warning = 0.0
+        from s3dlio.recording import FastPath
+
+        self.fast_path = FastPath(recorder=self, queue=self._queue, lanes=self._free,
+                                  new_lane=self._next_lane, max_lane=MAX_LANE,
+                                  capacity=self.capacity, overflow=self._full)
+        """Core's wrapper records whole-object GETs through this (no method call)."""
 
     @property
     def accepted(self) -> int:
@@ -77,10 +83,13 @@ class OpLogRecorder:
         try:
             lane = heappop(self._free)
         except IndexError:
-            lane = next(self._new_lane)
-            if lane > MAX_LANE:
-                lane = MAX_LANE
+            lane = self._next_lane()
         return (lane, perf_counter_ns())
+
+    def _next_lane(self) -> int:
+        """A lane never used before (the free heap is empty), capped at ``MAX_LANE``."""
+        lane = next(self._new_lane)
+        return MAX_LANE if lane > MAX_LANE else lane
 
     def finish(
         self,
