@@ -24,7 +24,6 @@ import builtins
 from collections.abc import Callable, Iterable, Iterator
 from heapq import heappop, heappush
 from time import perf_counter_ns as _perf_ns
-from time import time_ns as _time_ns
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -64,6 +63,9 @@ class Recorder(Protocol):
     ) -> None:
         """Called as the request ends: ``error`` is the exception, a ready message, or ``None``.
 
+        ``first_byte_ns`` is a ``time.perf_counter_ns()`` stamp (the clock of the span), or
+        ``None`` when the request returned no data.
+
         Core's per-request wrapper passes every argument positionally (keyword
         arguments cost about as much as the rest of the call); implementations must
         accept both.
@@ -79,7 +81,9 @@ class FastPath:
 
     A recorder exposing ``fast_path`` (an instance of this class) promises: spans are
     ``(lane, start_perf_ns)`` tuples; rows are ``(lane, op, n_objects, nbytes, endpoint,
-    file, error, start_perf_ns, first_byte_wall_ns, end_perf_ns)`` appended to ``queue``;
+    file, error, start_ns, first_byte_ns, end_ns)`` appended to ``queue`` (all three
+    ``perf_counter_ns`` stamps; ``endpoint`` may be an ``(endpoint, path_prefix)`` pair,
+    the file then being ``path_prefix + file``);
     ``lanes`` is the heap of free lanes (``new_lane()`` when empty; lanes from
     ``max_lane`` on are not given back); a row that finds the queue full
     (``len(queue) >= capacity``) or the recorder ``closed`` goes to ``overflow(row)``.
@@ -125,6 +129,8 @@ class RecordingStore(StoreWrapper):
         # and building these strings per request was a third of the wrapper's cost.
         self._file_prefix = inner.root.split("://", 1)[1] if "://" in inner.root else inner.root
         self._endpoint = inner.endpoint
+        self._place = (self._endpoint, self._file_prefix)
+        """A fast-path row's endpoint field: the row's file is this prefix + the key."""
 
     def _done(self, span: Any, op: str, key: str, n: int, nbytes: int,
               error: BaseException | str | None = None, first_byte_ns: int | None = None) -> None:
@@ -149,7 +155,7 @@ class RecordingStore(StoreWrapper):
             rec.finish(span, "GET", 1, 0, self._endpoint, self._file_prefix + key, exc, None)
             raise
         rec.finish(span, "GET", 1, result if result.__class__ is int else len(result),
-                   self._endpoint, self._file_prefix + key, None, _time_ns())
+                   self._endpoint, self._file_prefix + key, None, _perf_ns())
         return result
 
     def get(self, key: str) -> BytesView:
@@ -171,17 +177,15 @@ class RecordingStore(StoreWrapper):
             except BaseException as exc:
                 rec.finish((lane, start), "GET", 1, 0, self._endpoint, self._file_prefix + key, exc, None)
                 raise
-            end = _perf_ns()
-            first_byte = _time_ns()
+            end = _perf_ns()  # the data is in hand: the first byte's time too
             if lane < fast.max_lane:
                 heappush(lanes, lane)
             queue = fast.queue
+            # The shared (endpoint, path prefix) pair, not a path joined per request.
             if len(queue) < fast.capacity and not rec.closed:
-                queue.append((lane, "GET", 1, len(result), self._endpoint, self._file_prefix + key, "",
-                              start, first_byte, end))
+                queue.append((lane, "GET", 1, len(result), self._place, key, "", start, end, end))
             else:
-                fast.overflow((lane, "GET", 1, len(result), self._endpoint, self._file_prefix + key, "",
-                               start, first_byte, end))
+                fast.overflow((lane, "GET", 1, len(result), self._place, key, "", start, end, end))
             return result
         span = rec.start()
         try:
@@ -190,7 +194,7 @@ class RecordingStore(StoreWrapper):
             rec.finish(span, "GET", 1, 0, self._endpoint, self._file_prefix + key, exc, None)
             raise
         rec.finish(span, "GET", 1, len(result), self._endpoint, self._file_prefix + key, None,
-                   _time_ns())
+                   _perf_ns())
         return result
 
     def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:

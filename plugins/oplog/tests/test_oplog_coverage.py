@@ -206,8 +206,12 @@ def test_gets_are_recorded_in_line_through_the_fast_path(tmp_path: Path, data: s
     assert recording._fast is None
     assert finished == ["GET", "PUT"], "successful GETs bypass finish; the failed one and the PUT do not"
     got = list(rows(path))
-    gets = sorted((r.file.rsplit("/", 1)[-1], r.bytes, bool(r.error)) for r in got if r.op == "GET")
-    assert gets == [("a", 100, False), ("b", 200, False), ("c", 300, False), ("missing", 0, True)]
+    prefix = data.split("://", 1)[1]
+    gets = sorted((r.file, r.bytes, bool(r.error)) for r in got if r.op == "GET")
+    assert gets == [(prefix + "a", 100, False), (prefix + "b", 200, False), (prefix + "c", 300, False),
+                    (prefix + "missing", 0, True)]
+    (put,) = [r for r in got if r.op == "PUT"]
+    assert {r.endpoint for r in got} == {put.endpoint}, "the in-line rows name the store's endpoint"
     for r in got:
         assert 0 <= r.thread < 65536
         if r.op == "GET" and not r.error:

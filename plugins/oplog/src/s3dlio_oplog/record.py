@@ -21,6 +21,7 @@ __all__ = [
     "escape",
     "format_error",
     "format_time",
+    "split_place",
     "header_line",
     "normalize_op",
     "parse_time",
@@ -136,6 +137,14 @@ def format_error(exc: BaseException | str) -> tuple[str, bool]:
 
 _NS = 1_000_000_000
 _prefix_cache: dict[int, str] = {}
+
+
+def split_place(endpoint: str | tuple[str, str], file: str) -> tuple[str, str]:
+    """A raw row's ``(endpoint, file)`` with an ``(endpoint, path_prefix)`` pair resolved
+    (core's in-line GET recording ships the store's shared pair instead of a joined path)."""
+    if isinstance(endpoint, tuple):
+        return endpoint[0], endpoint[1] + file
+    return endpoint, file
 
 
 def format_time(ns: int) -> str:

@@ -24,9 +24,13 @@ __all__ = ["MAX_LANE", "OpLogRecorder", "RawRow"]
 MAX_LANE = 65535
 """Largest lane (warp parses ``thread`` as uint16). Beyond 65,536 concurrent ops lanes are shared."""
 
-RawRow = tuple[int, str, int, int, str, str, str, int, "int | None", int]
-"""``(lane, op, n_objects, bytes, endpoint, file, error, start_perf_ns, first_byte_wall_ns, end_perf_ns)``:
-start/end on the monotonic clock, first_byte (from core) on the wall clock."""
+RawRow = tuple[int, str, int, int, "str | tuple[str, str]", str, str, int, "int | None", int]
+"""``(lane, op, n_objects, bytes, endpoint, file, error, start_ns, first_byte_ns, end_ns)``, the
+three times on the monotonic clock (``perf_counter_ns``). ``endpoint`` may be an
+``(endpoint, path_prefix)`` pair — the row's file is then ``path_prefix + file`` — which core's
+in-line GET recording ships instead of building the path on every request (see
+:func:`split_place`)."""
+
 
 _WARN_EVERY_S = 10.0
 

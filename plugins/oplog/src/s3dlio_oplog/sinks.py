@@ -30,6 +30,7 @@ from s3dlio_oplog.record import (
     escape,
     format_time,
     header_line,
+    split_place,
 )
 
 __all__ = ["JsonlSink", "OplogSink", "TsvZstdSink", "open_output"]
@@ -181,6 +182,7 @@ class TsvZstdSink(_FramedSink):
         if self.extended:
             rows = []
             for lane, op, n, nbytes, ep, file, err, st, fb, en in items:
+                ep, file = split_place(ep, file)
                 st += offset_ns
                 en += offset_ns
                 if fb is not None:
@@ -202,6 +204,9 @@ class TsvZstdSink(_FramedSink):
         pre = ""
         ns = 1_000_000_000
         for lane, op, n, nbytes, ep, file, err, st, fb, en in items:
+            if ep.__class__ is tuple:  # (endpoint, path prefix): see recorder.RawRow
+                ep, prefix = ep
+                file = prefix + file
             st += offset_ns
             en += offset_ns
             sec = st // ns

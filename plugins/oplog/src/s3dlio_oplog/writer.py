@@ -9,7 +9,7 @@ import time
 import warnings
 from typing import Any
 
-from s3dlio_oplog.record import OpRecord
+from s3dlio_oplog.record import OpRecord, split_place
 from s3dlio_oplog.recorder import OpLogRecorder
 from s3dlio_oplog.sinks import OplogSink
 
@@ -116,8 +116,8 @@ class OplogWriter(DrainingThread):
                 continue
             try:
                 if raw is not None:
-                    self._next_idx = raw(chunk, self._next_idx, self.client_id, self._offset(),
-                                         self.clock_offset_ns)
+                    offset = self._offset()  # first-byte stamps share the monotonic clock
+                    self._next_idx = raw(chunk, self._next_idx, self.client_id, offset, offset)
                 else:
                     sink.write_rows(self._records(chunk))
             except Exception as exc:
@@ -143,11 +143,12 @@ class OplogWriter(DrainingThread):
         ext = self.extended
         rows: list[OpRecord] = []
         append = rows.append
-        for lane, op, n, nbytes, endpoint, file, err, start, fb, end in chunk:
+        for lane, op, n, nbytes, place, name, err, start, fb, end in chunk:
+            endpoint, file = split_place(place, name)
             start += off
             end += off
             if fb is not None:
-                fb = min(max(fb + self.clock_offset_ns, start), end)
+                fb = min(max(fb + off, start), end)
             lb = end if (ext and fb is not None) else None
             append(_new_row(OpRecord, (idx, lane, op, cid, n, nbytes, endpoint, file, err,
                                        start, fb, lb, end, end - start, 0)))
