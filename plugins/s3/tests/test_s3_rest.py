@@ -84,6 +84,23 @@ def test_signature_equals_botocores(method: str, key: str, query: list[tuple[str
     assert ours == request.headers["Authorization"]
 
 
+@pytest.mark.parametrize("endpoint, bucket, path_style, host, prefix", [
+    ("https://s3.us-east-1.amazonaws.com", "data", False, "data.s3.us-east-1.amazonaws.com", ""),
+    ("https://s3.us-east-1.amazonaws.com:443", "data", False, "data.s3.us-east-1.amazonaws.com", ""),
+    ("https://s3.us-east-1.amazonaws.com", "my.data", False, "s3.us-east-1.amazonaws.com", "/my.data"),
+    ("https://s3.us-east-1.amazonaws.com", "legacy_name", False, "s3.us-east-1.amazonaws.com",
+     "/legacy_name"),
+    ("http://127.0.0.1:9000", "data", True, "127.0.0.1:9000", "/data"),
+    ("http://gw.example:8080/s3", "data", True, "gw.example:8080", "/s3/data"),
+])
+def test_addressing(endpoint: str, bucket: str, path_style: bool, host: str, prefix: str) -> None:
+    """Virtual-hosted where botocore would be, path-style otherwise; the signed Host has no
+    default port."""
+    rest = S3Rest(endpoint, bucket, "us-east-1", path_style=path_style, credentials=lambda: None)
+    assert (rest._host, rest._prefix) == (host, prefix)
+    assert rest.pool.host == host.split(":")[0]
+
+
 def test_rest_is_the_default_and_can_be_turned_off(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(s3_store(bucket)._rest, S3Rest)
     monkeypatch.setenv("S3DLIO_S3_REST", "0")

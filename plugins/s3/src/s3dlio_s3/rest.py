@@ -114,7 +114,11 @@ class S3Rest:
         if parts.port in (80, 443) and (parts.port == 443) == (parts.scheme == "https"):
             netloc = parts.hostname or netloc  # botocore signs the host without a default port
         base = parts.path.rstrip("/")
-        if path_style or "." in bucket:  # dotted names break virtual-hosted TLS
+        from botocore.utils import check_dns_name
+
+        # As botocore: names that are not DNS labels (``_``, upper case) stay path-style;
+        # dotted names too, since they break virtual-hosted TLS certificates.
+        if path_style or "." in bucket or not check_dns_name(bucket):
             self._host = netloc
             self._prefix = f"{base}/{_quote(bucket)}"
         else:
