@@ -80,6 +80,28 @@ def test_both_paths_store_and_read_the_same_bytes(container: str, small_parts: N
         assert props.metadata[CRC_METADATA] == base64.b64encode(expected).decode()
 
 
+def test_put_sends_the_callers_memory_without_a_copy(container: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bytearray slice (not ``bytes``) goes to the socket as the caller's own memory."""
+    from s3dlio.httpclient import ConnectionPool
+
+    bodies: list[object] = []
+    original = ConnectionPool.request
+
+    def request(self: ConnectionPool, method: str, target: str, headers: Any,
+                body: Any = None) -> Any:
+        bodies.append(body)
+        return original(self, method, target, headers, body)
+
+    monkeypatch.setattr(ConnectionPool, "request", request)
+    owner = bytearray(b"q" * 10_000)
+    store = azure_store(container)
+    store.put("zero-copy", memoryview(owner)[100:9_100])
+    (body,) = bodies
+    assert isinstance(body, memoryview) and body.obj is owner, "the body is the caller's buffer"
+    assert s3dlio.get(container + "zero-copy") == bytes(owner[100:9_100])
+
+
 def test_connections_are_reused(container: str) -> None:
     rest = azure_store(container)._rest
     assert rest is not None

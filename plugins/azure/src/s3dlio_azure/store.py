@@ -512,18 +512,18 @@ class AzureStore(NetworkStore):
 
     # ----------------------------------------------------------------- writes
     def _put_single(self, key: str, data: memoryview, *, content_type: str | None = None) -> None:
-        # Put Blob takes bytes (a memoryview would be iterated as ints): share the
-        # caller's bytes object when the view covers all of it, else copy once.
-        obj = data.obj
-        payload = obj if isinstance(obj, bytes) and len(obj) == len(data) else data.tobytes()
         rest = self._rest
-        if rest is not None:
+        if rest is not None:  # the caller's memory is the body: no copy
             metadata = {CRC_METADATA: _crc_text(_crc32c(data))} if self._crc_on() else None
             md5 = hashlib.md5(data, usedforsecurity=False).digest() if self._md5_on() else None
             self._call("put", key, lambda: rest.put_blob(self.container, key, data, metadata=metadata,
                                                          content_type=content_type, content_md5=md5),
                        nbytes=len(data))
             return
+        # The SDK's Put Blob takes bytes (a memoryview would be iterated as ints): share the
+        # caller's bytes object when the view covers all of it, else copy once.
+        obj = data.obj
+        payload = obj if isinstance(obj, bytes) and len(obj) == len(data) else data.tobytes()
         kwargs: dict[str, Any] = {"overwrite": True, "length": len(payload),
                                   "validate_content": self._md5_on()}
         if self._crc_on():
