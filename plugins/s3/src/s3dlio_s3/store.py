@@ -268,22 +268,24 @@ class S3Store(NetworkStore):
         return self._get_split(key, length, resp)
 
     def _get_split(self, key: str, size: int, first: Any | None) -> BytesView:
-        """Concurrent ranged GETs into one buffer; ``first`` is an open response (part 0):
-        a botocore GetObject result or a REST response."""
+        """Concurrent ranged GETs into one buffer, pinned to the ETag of ``first``, the open
+        response that told the size (part 0): a REST response or a botocore GetObject result."""
+        read_first: Callable[[memoryview], int] | None = None
+        close_first: Callable[[], object] | None = None
+        etag = None
         if first is not None and not isinstance(first, dict):
             rest_first: RestResponse = first
-            rest_etag = rest_first.headers.get("ETag")
-            view, _ = self._split_read(
-                key, size, lambda offset, part: self._range_into(key, offset, part, if_match=rest_etag),
-                first=lambda part: self._read_rest(rest_first, part, key, partial=True),
-                close_first=rest_first.close)
-            return view
-        etag = first.get("ETag") if first is not None else None
+            etag = rest_first.headers.get("ETag")
+            read_first = lambda part: self._read_rest(rest_first, part, key, partial=True)  # noqa: E731
+            close_first = rest_first.close
+        elif first is not None:
+            body = first["Body"]
+            etag = first.get("ETag")
+            read_first = lambda part: self._read_body(body, part, key, len(part), partial=True)  # noqa: E731
+            close_first = body.close
         view, _ = self._split_read(
             key, size, lambda offset, part: self._range_into(key, offset, part, if_match=etag),
-            first=None if first is None else
-            lambda part: self._read_body(first["Body"], part, key, len(part), partial=True),
-            close_first=None if first is None else first["Body"].close)
+            first=read_first, close_first=close_first)
         return view
 
     def _read_rest(self, resp: RestResponse, mv: memoryview, key: str, *, partial: bool = False) -> int:
