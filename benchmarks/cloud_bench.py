@@ -47,7 +47,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from s3_bench import Worker as _S3Worker  # noqa: E402 (the shared method lives there)
-from s3_bench import _loadavg, _proc_cpu, _rusage, parse_size, summarize  # noqa: E402
+from s3_bench import _loadavg, _proc_cpu, parse_size, serve, summarize  # noqa: E402
 
 BACKENDS = ("azure", "gcs")
 IMPLS = ("naive", "ours")
@@ -130,45 +130,25 @@ class _Client:
 
 
 def worker_main() -> None:
-    """Serve ``setup`` / ``put`` / ``get`` / ``profile`` requests on stdin, one JSON answer per line."""
-    client: _Client | None = None
-    out = sys.stdout
-    sys.stdout = sys.stderr  # nothing but answers on the pipe
-    for line in sys.stdin:
-        req = json.loads(line)
-        try:
-            if req["op"] == "setup":
-                client = _Client(req["backend"], req["impl"], req["bucket"], req["n"], req["size"],
-                                 req["inflight"])
-                client.create()
-                answer: dict[str, Any] = {"ok": True, "versions": _versions(req["backend"])}
-            elif req["op"] == "exit":
-                break
-            elif req["op"] == "profile":
-                assert client is not None
-                import cProfile
+    """Serve ``setup`` / ``put`` / ``get`` / ``profile`` requests (see ``s3_bench.serve``)."""
 
-                for op in ("put", "get"):
-                    prof = cProfile.Profile()
-                    prof.enable()
-                    (client.put if op == "put" else client.get)()
-                    prof.disable()
-                    prof.dump_stats(os.path.join(req["dir"], f"{client.backend}-{client.impl}-{op}.pstats"))
-                answer = {"ok": True}
-            else:
-                assert client is not None
-                fn = client.put if req["op"] == "put" else client.get
-                c0, f0, s0 = _rusage()
-                t0 = time.perf_counter()
-                nbytes = fn()
-                wall = time.perf_counter() - t0
-                c1, f1, s1 = _rusage()
-                answer = {"ok": True, "cpu_s": c1 - c0, "sys_s": s1 - s0, "wall_s": wall, "minflt": f1 - f0,
-                          "bytes": nbytes}
-        except Exception as exc:  # report, keep serving
-            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000]}
-        out.write(json.dumps(answer) + "\n")
-        out.flush()
+    def setup(req: dict[str, Any]) -> tuple[_Client, dict[str, Any]]:
+        client = _Client(req["backend"], req["impl"], req["bucket"], req["n"], req["size"], req["inflight"])
+        client.create()
+        return client, {"ok": True, "versions": _versions(req["backend"])}
+
+    def profile(client: _Client, req: dict[str, Any]) -> dict[str, Any]:
+        import cProfile
+
+        for op in ("put", "get"):
+            prof = cProfile.Profile()
+            prof.enable()
+            (client.put if op == "put" else client.get)()
+            prof.disable()
+            prof.dump_stats(os.path.join(req["dir"], f"{client.backend}-{client.impl}-{op}.pstats"))
+        return {"ok": True}
+
+    serve(setup, {"profile": profile})
 
 
 def _versions(backend: str) -> dict[str, str]:

@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -123,26 +124,31 @@ class _Client:
         return total
 
 
-def worker_main() -> None:
-    """Serve ``setup`` / ``put`` / ``get`` requests on stdin, one JSON answer per line."""
-    client: _Client | None = None
+def serve(setup: Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]],
+          extra: Mapping[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] | None = None) -> None:
+    """A worker's request loop: JSON requests on stdin, one JSON answer per line on stdout.
+
+    ``setup(req) -> (client, answer)`` builds the client; ``put`` / ``get`` call
+    ``client.put()`` / ``client.get()`` (each returns the bytes moved) and answer the
+    client CPU (user + sys), system CPU, wall time and minor faults of the call only;
+    ``extra`` maps other op names to ``handler(client, req) -> answer``; ``exit`` ends.
+    """
+    client: Any = None
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but answers on the pipe
     for line in sys.stdin:
         req = json.loads(line)
         try:
-            if req["op"] == "setup":
-                client = _Client(req["impl"], req["bucket"], req["n"], req["size"], req["inflight"],
-                                 req["put_api"])
-                import s3dlio as _m
-
-                ver = getattr(_m, "__version__", "?")
-                answer: dict[str, Any] = {"ok": True, "s3dlio": ver, "file": getattr(_m, "__file__", "?")}
-            elif req["op"] == "exit":
+            op = req["op"]
+            if op == "exit":
                 break
+            if op == "setup":
+                client, answer = setup(req)
+            elif extra and op in extra:
+                answer = extra[op](client, req)
             else:
                 assert client is not None
-                fn = client.put if req["op"] == "put" else client.get
+                fn = client.put if op == "put" else client.get
                 c0, f0, s0 = _rusage()
                 t0 = time.perf_counter()
                 nbytes = fn()
@@ -154,6 +160,19 @@ def worker_main() -> None:
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000]}
         out.write(json.dumps(answer) + "\n")
         out.flush()
+
+
+def worker_main() -> None:
+    """Serve ``setup`` / ``put`` / ``get`` requests (see :func:`serve`)."""
+
+    def setup(req: dict[str, Any]) -> tuple[_Client, dict[str, Any]]:
+        client = _Client(req["impl"], req["bucket"], req["n"], req["size"], req["inflight"], req["put_api"])
+        import s3dlio as _m
+
+        return client, {"ok": True, "s3dlio": getattr(_m, "__version__", "?"),
+                        "file": getattr(_m, "__file__", "?")}
+
+    serve(setup)
 
 
 # ----------------------------------------------------------------------------- driver side
