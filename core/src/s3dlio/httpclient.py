@@ -22,8 +22,10 @@ with ``readinto`` into the caller's buffer — and keep the SDK for everything e
 
 from __future__ import annotations
 
+import html
 import http.client
 import os
+import re
 import socket
 import ssl
 import threading
@@ -31,11 +33,23 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 
-__all__ = ["ConnectionPool", "RestResponse", "proxy_applies", "ssl_context"]
+__all__ = ["ConnectionPool", "RestResponse", "error_fields", "proxy_applies", "ssl_context"]
 
 _STALE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, http.client.RemoteDisconnected,
           http.client.BadStatusLine)
 """What a reused keep-alive connection closed by the server fails with."""
+
+
+_FIELD = re.compile(rb"<([A-Za-z]+)>([^<]*)</\1>")
+
+
+def error_fields(body: bytes) -> dict[str, str]:
+    """The flat ``<Name>text</Name>`` fields of an XML error document (S3's and Azure's
+    ``<Error><Code>…</Code><Message>…</Message>…</Error>``), entities decoded; first wins."""
+    fields: dict[str, str] = {}
+    for name, text in _FIELD.findall(body):
+        fields.setdefault(name.decode("ascii"), html.unescape(text.decode("utf-8", "replace")))
+    return fields
 
 
 def proxy_applies(endpoint: str) -> bool:

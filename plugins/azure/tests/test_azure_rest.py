@@ -59,6 +59,14 @@ def test_rest_is_not_used_through_a_proxy_or_with_tokens(monkeypatch: pytest.Mon
     assert rest_usable("https://acct.blob.core.windows.net", "key")
 
 
+def test_a_store_behind_a_proxy_uses_the_sdk(container: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    rt.reset()
+    assert azure_store(container)._rest is None
+
+
 @pytest.mark.parametrize("path", ["rest", "sdk"])
 @pytest.mark.parametrize("checksum", ["crc32c", "md5"])
 def test_both_paths_store_and_read_the_same_bytes(container: str, small_parts: None, path: str,

@@ -125,6 +125,14 @@ def test_not_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert rest_usable("https://s3.us-east-1.amazonaws.com", follow_redirects=False)
 
 
+def test_a_store_behind_a_proxy_uses_botocore(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    rt.reset()
+    assert s3_store(bucket)._rest is None
+
+
 def _round_trip(bucket: str, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
     """Single PUTs, a multipart upload (5 MiB parts), split and ranged GETs, an empty
     object and a key with spaces, unicode and reserved characters, across the two paths."""

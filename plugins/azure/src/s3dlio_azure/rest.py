@@ -28,21 +28,18 @@ import base64
 import email.utils
 import hashlib
 import hmac
-import re
 import time
 import urllib.parse
 from collections.abc import Mapping
 from email.message import Message
 
-from s3dlio.httpclient import ConnectionPool, RestResponse, proxy_applies
+from s3dlio.httpclient import ConnectionPool, RestResponse, error_fields, proxy_applies
 
 __all__ = ["API_VERSION", "BlobRest", "BlobRestError", "RestResponse", "rest_usable"]
 
 API_VERSION = "2025-01-05"
 """x-ms-version of the REST requests: supported by the service and by Azurite 3.35."""
 
-_ERROR_CODE = re.compile(rb"<Code>([^<]*)</Code>")
-_ERROR_MESSAGE = re.compile(rb"<Message>([^<]*)</Message>", re.S)
 _SIGNED_HEADERS = ("content-encoding", "content-language", "content-length", "content-md5",
                    "content-type", "date", "if-modified-since", "if-match", "if-none-match",
                    "if-unmodified-since", "range")
@@ -53,12 +50,10 @@ class BlobRestError(Exception):
 
     def __init__(self, status: int, reason: str, headers: Message | Mapping[str, str],
                  body: bytes) -> None:
-        code_match = _ERROR_CODE.search(body)
-        message_match = _ERROR_MESSAGE.search(body)
+        fields = error_fields(body)
         self.status_code = status
-        self.error_code = headers.get("x-ms-error-code") or (
-            code_match.group(1).decode("utf-8", "replace") if code_match else "")
-        text = message_match.group(1).decode("utf-8", "replace") if message_match else reason
+        self.error_code = headers.get("x-ms-error-code") or fields.get("Code", "")
+        text = fields.get("Message") or reason
         self.message = " ".join(text.split()) or f"HTTP {status}"
         self.reason = self.message
         self.response = _ErrorResponse(status, headers)

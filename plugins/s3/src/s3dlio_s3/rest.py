@@ -23,22 +23,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from email.message import Message
 from typing import Any
 
-from s3dlio.httpclient import ConnectionPool, RestResponse, proxy_applies
+from s3dlio.httpclient import ConnectionPool, RestResponse, error_fields, proxy_applies
 
 __all__ = ["EMPTY_SHA256", "S3Rest", "rest_usable", "sigv4_authorization"]
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED = "UNSIGNED-PAYLOAD"
 
-_TAG = {name: re.compile(rb"<" + name.encode() + rb">([^<]*)</" + name.encode() + rb">")
-        for name in ("Code", "Message", "RequestId", "Endpoint", "Region")}
 
 
 def rest_usable(endpoint_url: str, *, follow_redirects: bool) -> bool:
@@ -144,8 +141,7 @@ class S3Rest:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
         if if_match:
             headers["If-Match"] = if_match
-        resp = self._send("GET", key, [], headers, None, "GetObject")
-        return resp
+        return self._send("GET", key, [], headers, None, "GetObject")
 
     def put(self, key: str, body: memoryview, *, checksum_crc32c: str | None = None,
             content_type: str | None = None) -> Message:
@@ -209,17 +205,15 @@ def _client_error(resp: RestResponse, operation: str) -> Exception:
     from botocore.exceptions import ClientError
 
     body = resp.drain()
-    found = {name: (m.group(1).decode("utf-8", "replace") if (m := rx.search(body)) else "")
-             for name, rx in _TAG.items()}
+    found = error_fields(body)
     headers = {k.lower(): v for k, v in resp.headers.items()}
-    error: dict[str, Any] = {"Code": found["Code"] or str(resp.status),
-                             "Message": found["Message"] or resp.raw.reason}
-    if found["Endpoint"]:
-        error["Endpoint"] = found["Endpoint"]
-    if found["Region"]:
-        error["Region"] = found["Region"]
+    error: dict[str, Any] = {"Code": found.get("Code") or str(resp.status),
+                             "Message": found.get("Message") or resp.raw.reason}
+    for name in ("Endpoint", "Region", "BucketName"):
+        if found.get(name):
+            error[name] = found[name]
     err: Exception = ClientError({"Error": error, "ResponseMetadata": {
         "HTTPStatusCode": resp.status, "HTTPHeaders": headers,
-        "RequestId": headers.get("x-amz-request-id") or found["RequestId"] or None,
+        "RequestId": headers.get("x-amz-request-id") or found.get("RequestId") or None,
     }}, operation)
     return err

@@ -1,0 +1,82 @@
+"""s3dlio.httpclient: error documents, proxies, the pool against a loopback server."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from s3dlio.httpclient import ConnectionPool, error_fields, proxy_applies
+
+
+def test_error_fields_of_s3_and_azure_documents() -> None:
+    s3 = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
+          b"<Message>The key &lt;a&amp;b&gt; does not exist</Message><Key>a&amp;b</Key>"
+          b"<RequestId>R1</RequestId></Error>")
+    assert error_fields(s3) == {"Code": "NoSuchKey", "Message": "The key <a&b> does not exist",
+                                "Key": "a&b", "RequestId": "R1"}
+    azure = ("\ufeff<?xml version=\"1.0\"?><Error><Code>BlobNotFound</Code><Message>The specified "
+             "blob does not exist.\nRequestId:x\nTime:y</Message></Error>").encode()
+    fields = error_fields(azure)
+    assert fields["Code"] == "BlobNotFound" and fields["Message"].startswith("The specified blob")
+    assert error_fields(b"") == {} and error_fields(b"not xml") == {}
+
+
+def test_proxy_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                 "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert not proxy_applies("https://s3.example.com")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    assert proxy_applies("https://s3.example.com")
+    assert not proxy_applies("http://s3.example.com"), "only the scheme's proxy applies"
+    monkeypatch.setenv("NO_PROXY", "example.com")
+    assert not proxy_applies("https://s3.example.com")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[::-1])
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echo() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_pool_reuses_connections_and_reads_into_the_callers_buffer(echo: str) -> None:
+    pool = ConnectionPool(echo, connect_timeout=2, read_timeout=5)
+    for i in range(5):
+        data = bytes(range(i, i + 10))
+        resp = pool.request("PUT", "/x", {"Content-Length": "10"}, memoryview(data))
+        buf = bytearray(10)
+        assert resp.status == 200 and resp.length == 10
+        assert resp.readinto(memoryview(buf)) == 10 and bytes(buf) == data[::-1]
+        resp.release()
+        assert pool.idle_count() == 1
+    # A pooled connection the server has closed meanwhile is replaced transparently.
+    import socket
+
+    pool._idle[0].sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+    resp = pool.request("PUT", "/x", {"Content-Length": "3"}, b"abc")
+    assert resp.drain() == b"cba"
+    pool.close()
+    assert pool.idle_count() == 0
