@@ -47,7 +47,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from s3_bench import Worker as _S3Worker  # noqa: E402 (the shared method lives there)
-from s3_bench import _loadavg, _proc_cpu, parse_size, serve, summarize  # noqa: E402
+from s3_bench import _loadavg, parse_size, run_rounds, serve, summarize  # noqa: E402
 
 BACKENDS = ("azure", "gcs")
 IMPLS = ("naive", "ours")
@@ -218,21 +218,8 @@ def run_backend(backend: str, args: argparse.Namespace, impls: list[str]) -> dic
                 info = workers[impl].call(op="setup", backend=backend, impl=impl, bucket=bucket,
                                           n=args.objects, size=size, inflight=args.inflight)
                 meta["versions"] = info["versions"]
-            for impl in impls:  # warm-up: clients, connection pools, first objects
-                workers[impl].call(op="put")
-                workers[impl].call(op="get")
-            for rnd in range(args.repeat):
-                order = impls[rnd % len(impls):] + impls[: rnd % len(impls)]
-                for op in ("put", "get"):
-                    for impl in order:
-                        s0 = _proc_cpu(server.pid)
-                        r = workers[impl].call(op=op)
-                        server_cpu[(impl, op)].append(_proc_cpu(server.pid) - s0)
-                        r["round"] = rnd
-                        rows[(impl, op)].append(r)
-                        if not args.json:
-                            print(json.dumps({"backend": backend, "impl": impl, "op": op, **r}),
-                                  file=sys.stderr, flush=True)
+            run_rounds(workers, impls, args.repeat, server.pid, rows, server_cpu, echo=not args.json,
+                       label={"backend": backend})
             if args.profile and "ours" in workers:
                 os.makedirs(args.profile, exist_ok=True)
                 workers["ours"].call(op="profile", dir=os.path.abspath(args.profile))

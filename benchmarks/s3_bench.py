@@ -213,6 +213,30 @@ class Worker:
             self.proc.wait()
 
 
+def run_rounds(workers: Mapping[str, Worker], impls: list[str], repeat: int, server_pid: int | None,
+               rows: dict[tuple[str, str], list[dict[str, Any]]],
+               server_cpu: dict[tuple[str, str], list[float]], *, echo: bool,
+               label: Mapping[str, Any] | None = None) -> None:
+    """One warm-up PUT + GET per arm, then ``repeat`` rounds of PUT then GET with the arm
+    order rotated per round; each answer goes to ``rows`` and the server's CPU during it to
+    ``server_cpu`` (``echo``: every answer as a JSON line on stderr, ``label`` first)."""
+    for impl in impls:  # warm-up: clients, connection pools, first objects
+        workers[impl].call(op="put")
+        workers[impl].call(op="get")
+    for rnd in range(repeat):
+        order = impls[rnd % len(impls):] + impls[: rnd % len(impls)]
+        for op in ("put", "get"):
+            for impl in order:
+                s0 = _proc_cpu(server_pid)
+                r = workers[impl].call(op=op)
+                server_cpu[(impl, op)].append(_proc_cpu(server_pid) - s0)
+                r["round"] = rnd
+                rows[(impl, op)].append(r)
+                if echo:
+                    print(json.dumps({**(label or {}), "impl": impl, "op": op, **r}), file=sys.stderr,
+                          flush=True)
+
+
 def _proc_cpu(pid: int | None) -> float:
     """user+sys seconds of a process (and its waited-for children) from /proc."""
     if pid is None:
@@ -312,20 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 info = workers[impl].call(op="setup", impl=impl, bucket=bucket, n=args.objects, size=size,
                                           inflight=args.inflight, put_api=args.put_api)
                 meta[f"{impl}_module"] = {"version": info["s3dlio"], "file": info["file"]}
-            for impl in impls:  # warm-up: clients, connection pools, first objects
-                workers[impl].call(op="put")
-                workers[impl].call(op="get")
-            for rnd in range(args.repeat):
-                order = impls[rnd % len(impls):] + impls[: rnd % len(impls)]
-                for op in ("put", "get"):
-                    for impl in order:
-                        s0 = _proc_cpu(server.pid)
-                        r = workers[impl].call(op=op)
-                        server_cpu[(impl, op)].append(_proc_cpu(server.pid) - s0)
-                        r["round"] = rnd
-                        rows[(impl, op)].append(r)
-                        if not args.json:
-                            print(json.dumps({"impl": impl, "op": op, **r}), file=sys.stderr, flush=True)
+            run_rounds(workers, impls, args.repeat, server.pid, rows, server_cpu, echo=not args.json)
         finally:
             for w in workers.values():
                 w.close()
@@ -341,7 +352,6 @@ def main(argv: list[str] | None = None) -> int:
             retain = summary.get(f"ours-retain-{op}")
             if retain and o:
                 ratios[f"{op} cpu ours-retain/{other}"] = retain["cpu_s_per_gb"] / o["cpu_s_per_gb"]
-            o = summary.get(f"{other}-{op}")
             if ours and o:
                 ratios[f"{op} cpu ours/{other}"] = ours["cpu_s_per_gb"] / o["cpu_s_per_gb"]
                 ratios[f"{op} wall ours/{other}"] = ours["wall_mb_s"] / o["wall_mb_s"]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from s3dlio.httpclient import ConnectionPool, error_fields, proxy_applies
+from s3dlio.testing import use_proxy
 
 
 def test_error_fields_of_s3_and_azure_documents() -> None:
@@ -25,14 +26,14 @@ def test_error_fields_of_s3_and_azure_documents() -> None:
 
 
 def test_proxy_applies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-                 "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+    use_proxy(monkeypatch, None)
     assert not proxy_applies("https://s3.example.com")
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
-    assert proxy_applies("https://s3.example.com")
+    use_proxy(monkeypatch, "http://127.0.0.1:3128")
+    assert proxy_applies("https://s3.example.com") and proxy_applies("http://s3.example.com")
+    monkeypatch.delenv("HTTP_PROXY")
+    monkeypatch.delenv("http_proxy", raising=False)
     assert not proxy_applies("http://s3.example.com"), "only the scheme's proxy applies"
-    monkeypatch.setenv("NO_PROXY", "example.com")
+    use_proxy(monkeypatch, "http://127.0.0.1:3128", no_proxy="example.com")
     assert not proxy_applies("https://s3.example.com")
 
 

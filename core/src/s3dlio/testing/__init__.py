@@ -17,7 +17,8 @@
 * :func:`put_with_file_size_limit` / :func:`assert_failed_write_left_no_trace` — a write
   that fails part-way (``RLIMIT_FSIZE``, like ENOSPC) must leave no trace.
 * :func:`assert_paths_agree` — a backend with two data paths (a lean REST client and the
-  SDK) stores the same objects whichever path writes and whichever reads.
+  SDK) stores the same objects whichever path writes and whichever reads; :func:`use_proxy`
+  sets the proxy environment (lean paths must step aside for a proxy).
 
 * :class:`MotoServer`, :class:`SeaweedFSServer`, :class:`AzuriteServer`,
   :class:`FakeGcsServer`, :class:`RedirectingProxy` (:mod:`s3dlio.testing.servers`) — real
@@ -44,6 +45,7 @@ __all__ = [
     "assert_errors_translate",
     "assert_hookimpls_valid",
     "assert_paths_agree",
+    "use_proxy",
     "assert_failed_write_left_no_trace",
     "assert_plugin_is_lazy",
     "put_with_file_size_limit",
@@ -57,6 +59,7 @@ _NAMES = {
     "assert_plugin_is_lazy": "s3dlio.testing.contracts",
     "put_with_file_size_limit": "s3dlio.testing.local_faults",
     "assert_paths_agree": "s3dlio.testing.datapaths",
+    "use_proxy": "s3dlio.testing.datapaths",
     "assert_failed_write_left_no_trace": "s3dlio.testing.local_faults",
     "MotoServer": "s3dlio.testing.servers",
     "SeaweedFSServer": "s3dlio.testing.servers",

@@ -10,7 +10,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["assert_paths_agree"]
+__all__ = ["PROXY_ENV", "assert_paths_agree", "use_proxy"]
+
+PROXY_ENV = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+             "no_proxy", "NO_PROXY")
+"""The environment variables that decide whether a proxy applies (requests and urllib)."""
+
+
+def use_proxy(monkeypatch: Any, proxy: str | None, *, no_proxy: str | None = None) -> None:
+    """Set the proxy environment to exactly ``HTTP(S)_PROXY=proxy`` and ``NO_PROXY=no_proxy``
+    (``None``: unset), resetting the runtime so stores are built anew: lean data paths must
+    step aside for a proxy they cannot speak to."""
+    from s3dlio import runtime as rt
+
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    if proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+    if no_proxy:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+    rt.reset()
 
 
 def assert_paths_agree(monkeypatch: Any, root: str, objects: Mapping[str, bytes], *, env: str,
