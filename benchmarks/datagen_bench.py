@@ -9,12 +9,20 @@ Measures, in one run, interleaved A B A B (median of ``--reps`` after a warm-up)
   under that interpreter, same buffer size);
 * ``compress=4`` against ``compress=1``; two threads against one;
 * ``generate_data`` into a fresh buffer (first-touch bound), ours and the original;
-* ``put()`` of N x 1 MiB to ``file://`` against generating the same objects only.
+* ``put()`` of N x 1 MiB to ``file://`` against generating the same objects only;
+* ``--sweep 1,8,32,256``: compress=4 against compress=1, and two threads against one,
+  per buffer size (MiB), beside the same layout written by bare numpy calls (one XOR
+  for compress=1; the prefixes' XOR plus the tails' zeroing, per block or by one large
+  memset, for compress=4). Their ratio is the most any numpy-level generator can reach
+  on the machine: it is set by how much faster the machine clears memory than it writes
+  XORed data; the bare XOR split over two threads bounds the thread scaling the same
+  way (see docs/performance.md, s3dlio-datagen).
 
 Prints one JSON line per measurement, then a table. Usage::
 
     .venv/bin/python benchmarks/datagen_bench.py [--reps 7] [--buffer-mib 256]
         [--orig-python .bench/orig-venv/bin/python] [--put-num 1000] [--put-dir DIR]
+        [--sweep 1,8,32,256 [--sweep-only]]
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 MiB = 1 << 20
@@ -57,12 +66,16 @@ def _worker() -> None:
                 key = (req.get("dedup", 1), req["compress"], req["threads"])
                 gen = gens.get(key)
                 if gen is None:  # one long-lived generator per configuration
-                    gen = gens[key] = s3dlio.Generator(size=1 << 50, dedup=key[0], compress=key[1],
+                    # 1 TiB outlasts any run; the original allocates ~size/128 Ki bytes up
+                    # front (8 GiB for 1 PiB, which three settings cannot afford in 24 GiB).
+                    gen = gens[key] = s3dlio.Generator(size=1 << 40, dedup=key[0], compress=key[1],
                                                        threads=key[2])
                     gen.fill_chunk(buf)
+                number = req.get("number", 1)
                 t0 = time.perf_counter()
-                gen.fill_chunk(buf)
-                dt = time.perf_counter() - t0
+                for _ in range(number):
+                    gen.fill_chunk(buf)
+                dt = (time.perf_counter() - t0) / number
             elif op == "generate_data":
                 t0 = time.perf_counter()
                 data = s3dlio.generate_data(req["size"], 1, req["compress"])
@@ -121,8 +134,13 @@ class Remote:
 # ----------------------------------------------------------------------------- measurements
 
 
-def interleave(arms: dict[str, Callable[[], float]], reps: int, settle: float = 0.05) -> dict[str, float]:
-    """Warm up every arm, then ``reps`` rounds in rotating order; median seconds per arm."""
+def interleave(arms: dict[str, Callable[[], float]], reps: int) -> dict[str, float]:
+    """Warm up every arm, then ``reps`` rounds in rotating order; median seconds per arm.
+
+    No pause between arms: the original's spinning threads are waited out by
+    ``Remote.call``, and a pause would let the second vCPU go idle, so a two-thread
+    arm would time the hypervisor waking it (measured: 2 threads no faster than 1).
+    """
     names = list(arms)
     for name in names:
         arms[name]()
@@ -130,7 +148,6 @@ def interleave(arms: dict[str, Callable[[], float]], reps: int, settle: float = 
     for r in range(reps):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
-            time.sleep(settle)  # let other arms' idle spinning threads (rayon) go to sleep
             times[name].append(arms[name]())
     return {n: statistics.median(t) for n, t in times.items()}
 
@@ -141,20 +158,123 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--buffer-mib", type=int, default=256)
-    ap.add_argument("--orig-python", default=DEFAULT_ORIG)
-    ap.add_argument("--put-num", type=int, default=1000)
-    ap.add_argument("--put-dir", default=None, help="directory for the put benchmark (default: a temp dir)")
-    ap.add_argument("--skip-put", action="store_true")
-    args = ap.parse_args()
-    if args.worker:
-        _worker()
-        return 0
+class SizeArms:
+    """Timed arms over one reused buffer of ``mib`` MiB: ours, bare numpy, the original.
 
+    Every arm returns the median-ready seconds of one fill (averaged over enough calls
+    to last about a millisecond).
+    """
+
+    def __init__(self, mib: int, orig: Remote | None) -> None:
+        import numpy as np
+
+        import s3dlio
+
+        self.np, self.mib, self.orig = np, mib, orig
+        self.nbytes = mib * MiB
+        rng = np.random.default_rng()
+        self.buf = bytearray(b"\x01" * self.nbytes)
+        self.arr = np.frombuffer(self.buf, dtype=np.uint8)
+        self.words = self.arr.view(np.uint64).reshape(mib, MiB // 8)
+        self.prefix_words = MiB // 4 // 8  # compress=4: a 256 KiB random prefix per block
+        self.base1 = rng.integers(0, 2**63, size=MiB // 8, dtype=np.uint64)
+        self.base4 = rng.integers(0, 2**63, size=self.prefix_words, dtype=np.uint64)
+        self.keys = rng.integers(0, 2**63, size=(mib, 1), dtype=np.uint64)
+        self.number = max(1, 64 // mib)  # >= ~1 ms a sample
+        self.pool = ThreadPoolExecutor(1)
+        self.gens = {(c, t): s3dlio.Generator(1 << 50, 1, c, threads=t) for c, t in ((1, 1), (4, 1), (1, 2))}
+
+    def _repeat(self, fn: Callable[[], Any]) -> Callable[[], float]:
+        def run() -> float:
+            t0 = time.perf_counter()
+            for _ in range(self.number):
+                fn()
+            return (time.perf_counter() - t0) / self.number
+        return run
+
+    def ours(self, compress: int, threads: int = 1) -> Callable[[], float]:
+        gen, buf = self.gens[(compress, threads)], self.buf
+        return self._repeat(lambda: gen.fill_chunk(buf))
+
+    def original(self, compress: int, threads: int = 1) -> Callable[[], float]:
+        orig, nbytes, number = self.orig, self.nbytes, self.number
+        assert orig is not None
+        return lambda: orig.call(op="fill", buffer=nbytes, compress=compress, threads=threads,
+                                 number=number)
+
+    def _xor(self, lo: int, hi: int) -> None:
+        self.np.bitwise_xor(self.base1[None, :], self.keys[lo:hi], out=self.words[lo:hi])
+
+    def numpy_c1(self, threads: int = 1) -> Callable[[], float]:
+        """compress=1's layout: one XOR of the base with a key per block (halves in two threads)."""
+        mib = self.mib
+        if threads == 1:
+            return self._repeat(lambda: self._xor(0, mib))
+
+        def two() -> None:
+            other = self.pool.submit(self._xor, mib // 2, mib)
+            self._xor(0, mib // 2)
+            other.result()
+
+        return self._repeat(two)
+
+    def _prefixes(self) -> None:
+        np, pw = self.np, self.prefix_words
+        np.bitwise_xor(self.base4[None, :], self.keys, out=self.words[:, :pw])
+
+    def numpy_c4(self, bulk_clear: bool) -> Callable[[], float]:
+        """compress=4's layout: the prefixes' XOR, then each block's tail zeroed — or one
+        memset of the whole buffer first (non-temporal stores when it is large)."""
+        rows = self.arr.reshape(self.mib, MiB)
+
+        def per_block() -> None:
+            self._prefixes()
+            rows[:, MiB // 4:] = 0
+
+        def bulk() -> None:
+            self.arr.fill(0)
+            self._prefixes()
+
+        return self._repeat(bulk if bulk_clear else per_block)
+
+
+def sweep(sizes_mib: list[int], reps: int, orig: Remote | None,
+          emit: Callable[..., None]) -> dict[str, float]:
+    """Per buffer size: compress=4 vs compress=1 beside the numpy-layout bound, then two
+    threads vs one beside the bare XOR's scaling (a separate round without the
+    original, whose idle worker threads would disturb the two-thread arms)."""
+    ratios: dict[str, float] = {}
+    for mib in sizes_mib:
+        arms = SizeArms(mib, orig)
+        layout = {"ours_c1": arms.ours(1), "ours_c4": arms.ours(4), "numpy_c1_xor": arms.numpy_c1(),
+                  "numpy_c4_per_block": arms.numpy_c4(False), "numpy_c4_bulk_clear": arms.numpy_c4(True)}
+        if orig is not None:
+            layout |= {"orig_c1": arms.original(1), "orig_c4": arms.original(4),
+                       "orig_c1_2t": arms.original(1, 2)}
+        med = interleave(layout, reps)
+        med |= {k + "_threads_round": v for k, v in interleave(
+            {"ours_c1": arms.ours(1), "ours_c1_2t": arms.ours(1, 2), "numpy_c1_xor": arms.numpy_c1(),
+             "numpy_c1_xor_2t": arms.numpy_c1(2)}, reps).items()}
+        for name, sec in med.items():
+            emit(f"sweep_{name}", sec, mib * MiB, buffer_mib=mib)
+        bound = med["numpy_c1_xor"] / min(med["numpy_c4_per_block"], med["numpy_c4_bulk_clear"])
+        ratios[f"c4 / c1 ours @ {mib} MiB"] = med["ours_c1"] / med["ours_c4"]
+        ratios[f"c4 / c1 numpy bound @ {mib} MiB"] = bound
+        ratios[f"2t / 1t ours @ {mib} MiB"] = (med["ours_c1_threads_round"]
+                                              / med["ours_c1_2t_threads_round"])
+        ratios[f"2t / 1t numpy @ {mib} MiB"] = (med["numpy_c1_xor_threads_round"]
+                                               / med["numpy_c1_xor_2t_threads_round"])
+        if orig is not None:
+            ratios[f"c4 / c1 orig @ {mib} MiB"] = med["orig_c1"] / med["orig_c4"]
+            ratios[f"2t / 1t orig @ {mib} MiB"] = med["orig_c1"] / med["orig_c1_2t"]
+            ratios[f"c4 ours / orig @ {mib} MiB"] = med["orig_c4"] / med["ours_c4"]
+            ratios[f"c1 ours / orig @ {mib} MiB"] = med["orig_c1"] / med["ours_c1"]
+    return ratios
+
+
+def main_suite(args: argparse.Namespace, orig: Remote | None, emit: Callable[..., None],
+               results: list[dict[str, Any]]) -> dict[str, float]:
+    """The 256 MiB fill comparison, fresh buffers, object types and put(); their ratios."""
     import numpy as np
 
     import s3dlio
@@ -163,14 +283,6 @@ def main() -> int:
     nbytes = args.buffer_mib * MiB
     buf = bytearray(b"\x01" * nbytes)
     arr = np.frombuffer(buf, dtype=np.uint8)
-    orig = Remote(args.orig_python) if os.path.exists(args.orig_python) else None
-    results: list[dict[str, Any]] = []
-
-    def emit(name: str, seconds: float, size: int, **extra: Any) -> None:
-        rec = {"bench": name, "seconds": seconds, "bytes": size, "gb_per_s": size / seconds / 1e9, **extra}
-        results.append(rec)
-        print(json.dumps(rec), flush=True)
-
     def ours_fill(compress: int, threads: int) -> Callable[[], float]:
         gen = s3dlio.Generator(1 << 50, 1, compress, threads=threads)
         return lambda: timed(lambda: gen.fill_chunk(buf))
@@ -180,7 +292,6 @@ def main() -> int:
         "numpy_fill_A5": lambda: timed(lambda: arr.fill(0xA5)),
         "numpy_fill_0_memset": lambda: timed(lambda: arr.fill(0)),
         "ours_fill_1t_c4": ours_fill(4, 1),
-        "ours_fill_2t_c1": ours_fill(1, 2),
     }
     if orig is not None:
         arms["orig_fill_1t_c1"] = lambda: orig.call(op="fill", buffer=nbytes, compress=1, threads=1)
@@ -188,6 +299,14 @@ def main() -> int:
     med = interleave(arms, args.reps)
     for name, sec in med.items():
         emit(name, sec, nbytes, buffer_mib=args.buffer_mib)
+
+    # Thread scaling in a round of its own, without the original (see sweep()).
+    scaling = SizeArms(args.buffer_mib, None)
+    med = interleave({"ours_fill_1t_c1_threads_round": scaling.ours(1), "ours_fill_2t_c1": scaling.ours(1, 2),
+                      "numpy_xor_1t": scaling.numpy_c1(), "numpy_xor_2t": scaling.numpy_c1(2)}, args.reps)
+    for name, sec in med.items():
+        emit(name, sec, nbytes, buffer_mib=args.buffer_mib)
+    del scaling
 
     fresh = {
         "ours_generate_data_fresh_c1": lambda: timed(lambda: s3dlio.generate_data(nbytes)),
@@ -247,15 +366,13 @@ def main() -> int:
                 put_rates[name] = num * MiB / sec / 1e9
         finally:
             shutil.rmtree(root, ignore_errors=True)
-    if orig is not None:
-        orig.close()
-
     rate = {r["bench"]: r["gb_per_s"] for r in results}
     ratios = {
         "ours_1t / numpy_fill_A5": rate["ours_fill_1t_c1"] / rate["numpy_fill_A5"],
         "ours_1t / numpy_fill_0_memset": rate["ours_fill_1t_c1"] / rate["numpy_fill_0_memset"],
         "c4 / c1 speed (ours, 1t)": rate["ours_fill_1t_c4"] / rate["ours_fill_1t_c1"],
-        "2t / 1t speed (ours, c1)": rate["ours_fill_2t_c1"] / rate["ours_fill_1t_c1"],
+        "2t / 1t speed (ours, c1)": rate["ours_fill_2t_c1"] / rate["ours_fill_1t_c1_threads_round"],
+        "2t / 1t speed (bare numpy XOR)": rate["numpy_xor_2t"] / rate["numpy_xor_1t"],
         "fresh c4 / c1 (ours)": rate["ours_generate_data_fresh_c4"] / rate["ours_generate_data_fresh_c1"],
     }
     if orig is not None:
@@ -266,6 +383,43 @@ def main() -> int:
     if put_rates:
         ratios["put file:// / generation-only"] = (put_rates["put_file_1MiB_x_n"]
                                                    / put_rates["gen_only_1MiB_x_n"])
+    return ratios
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--buffer-mib", type=int, default=256)
+    ap.add_argument("--orig-python", default=DEFAULT_ORIG)
+    ap.add_argument("--put-num", type=int, default=1000)
+    ap.add_argument("--put-dir", default=None, help="directory for the put benchmark (default: a temp dir)")
+    ap.add_argument("--skip-put", action="store_true")
+    ap.add_argument("--sweep", default=None, metavar="MIB,...",
+                    help="also compare compress=4 with compress=1 at these buffer sizes")
+    ap.add_argument("--sweep-only", action="store_true", help="run only the --sweep section")
+    args = ap.parse_args()
+    if args.worker:
+        _worker()
+        return 0
+
+    orig = Remote(args.orig_python) if os.path.exists(args.orig_python) else None
+    results: list[dict[str, Any]] = []
+
+    def emit(name: str, seconds: float, size: int, **extra: Any) -> None:
+        rec = {"bench": name, "seconds": seconds, "bytes": size, "gb_per_s": size / seconds / 1e9, **extra}
+        results.append(rec)
+        print(json.dumps(rec), flush=True)
+
+    ratios: dict[str, float] = {}
+    if not args.sweep_only:
+        ratios.update(main_suite(args, orig, emit, results))
+    if args.sweep:
+        sizes = [int(x) for x in args.sweep.split(",") if x.strip()]
+        ratios.update(sweep(sizes, args.reps, orig, emit))
+    if orig is not None:
+        orig.close()
+
     for name, value in ratios.items():
         print(json.dumps({"ratio": name, "value": round(value, 3)}), flush=True)
 

@@ -139,6 +139,19 @@ def test_layout_matches_specification() -> None:
     assert not small[250:].any() and small[:250].any()
 
 
+def test_block_keys_same_for_short_and_long_runs() -> None:
+    """Short runs of blocks get their XOR keys from Python ints, long ones from numpy:
+    both must give every block the key of its distinct block (dedup wrap included)."""
+    from s3dlio_datagen._engine import BlockPattern
+
+    pattern = BlockPattern(100 * MiB, 3, 2, entropy=123)
+    for first, count in ((0, 1), (5, 16), (31, 17), (0, 100), (97, 3)):
+        expected = pattern.keys(np.arange(first, first + count, dtype=np.uint64))
+        assert np.array_equal(pattern.key_run(first, count), expected), (first, count)
+    assert pattern.key_run(0, 1)[0] == pattern.key_run(33, 1)[0]  # 33 distinct blocks
+    assert pattern.key_run(0, 1)[0] != pattern.key_run(1, 1)[0]
+
+
 # ----------------------------------------------------------------------------- seeds
 
 

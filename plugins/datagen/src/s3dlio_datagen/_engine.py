@@ -52,6 +52,7 @@ _MASK128 = (1 << 128) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _MIN_PER_THREAD = 4 << 20
 _BASE_PIECE_WORDS = 8192  # 64 KiB of random words per PCG64 call when filling in place
+_SMALL_RUN = 16  # block runs up to this long get their keys from Python ints
 _XS_BLOCK = 512
 _XS_BASE_ROWS = 2048  # 1 MiB base = 2048 rows of 512 bytes
 
@@ -215,6 +216,18 @@ class BlockPattern:
         u = blocks % _U64(self.unique)
         return _mix_array(u * _U64(_GOLDEN) + _U64(self._key_seed))
 
+    def key_run(self, first: int, count: int) -> np.ndarray:
+        """:meth:`keys` of stream blocks ``first .. first + count - 1``.
+
+        A short run is mixed with Python ints: numpy's fixed cost per operation on a
+        tiny array (six of them here, ~9 us together) is a third of filling a 1 MiB chunk.
+        """
+        if count > _SMALL_RUN:
+            return self.keys(np.arange(first, first + count, dtype=_U64))
+        unique, seed = self.unique, self._key_seed
+        return np.array([mix64(((b % unique) * _GOLDEN + seed) & _MASK64)
+                         for b in range(first, first + count)], dtype=_U64)
+
     def key(self, block: int) -> np.uint64:
         """:meth:`keys` for one stream block (Python ints: no small-array overhead)."""
         u = block % self.unique
@@ -263,19 +276,20 @@ class BlockPattern:
                 k = (n - done) // blk
                 span = dst[done: done + k * blk]
                 rows = span.view(_U64).reshape(k, blk // 8)
-                tails = not zeroed and nw < rows.shape[1]
+                tails = not zeroed and rw8 < blk
                 if tails and k * blk >= bulk_clear_from():
-                    # One memset this large streams past the caches (glibc switches to
-                    # non-temporal stores above ~3/4 of the L3): ~2.5x the bandwidth of
-                    # zeroing each block's tail, enough to pay for rewriting the prefixes.
+                    # One memset this large streams past the caches (non-temporal stores
+                    # from ~3/4 of the L3 on): ~2.5x the bandwidth of zeroing each
+                    # block's tail, enough to pay for rewriting the prefixes.
                     span.fill(0)
                     tails = False
-                keys = self.keys(np.arange(i, i + k, dtype=_U64))
-                np.bitwise_xor(base[None, :], keys[:, None], out=rows[:, :nw])
+                np.bitwise_xor(base[None, :], self.key_run(i, k)[:, None], out=rows[:, :nw])
                 if rw8 != rlen:
                     rows.view(np.uint8)[:, rlen:rw8] = 0
                 if tails:
-                    rows[:, nw:] = 0
+                    # Through a uint8 view numpy clears each row with memset: in cache
+                    # 1.7x the speed of its strided 8-byte store loop.
+                    span.reshape(k, blk)[:, rw8:] = 0
                 done += k * blk
                 continue
             seg = min(n - done, blk - off)
