@@ -147,6 +147,41 @@ def test_put_npz_tfrecord(tmp_path: Path) -> None:
     assert read_tfrecords(_files(tmp_path / "z")[0].read_bytes()) == [b""]
 
 
+@pytest.mark.parametrize(("size", "dedup", "compress"), [
+    (3 * MiB + 5, 2, 3), (2 * MiB, 1, 1), (MiB, 1, 4), (300_000, 1, 2), (100, 1, 1), (0, 1, 1)])
+def test_put_npz_member_crc_is_the_bytes_crc(tmp_path: Path, size: int, dedup: int, compress: int) -> None:
+    """The zip CRC-32 of a generated NPZ member is derived from the blocks' keys, not read
+    back: zipfile must find it equal to the CRC of the bytes it reads."""
+    import zlib
+
+    root = tmp_path / f"n{size}"
+    s3dlio.put(root.as_uri(), 2, template="f{}.npz", size=size, object_type="npz",
+               dedup_factor=dedup, compress_factor=compress, seed=3)
+    for f in _files(root):
+        with zipfile.ZipFile(f) as z:
+            assert z.testzip() is None
+            (info,) = z.infolist()
+            member = z.read(info)
+        assert zlib.crc32(member) == info.CRC
+        with np.load(f) as npz:
+            assert npz["x"].shape == (size,)
+    a, b = (f.read_bytes() for f in _files(root))
+    assert a != b or size == 0
+
+
+def test_crc32_ieee_spec_matches_zlib() -> None:
+    import zlib
+
+    from s3dlio_datagen._crc32c import IEEE
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 3, 4095, 4096, 70_001):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert IEEE.value(data) == zlib.crc32(data), n
+        cut = n // 3
+        assert IEEE.combine(zlib.crc32(data[:cut]), zlib.crc32(data[cut:]), n - cut) == zlib.crc32(data)
+
+
 def test_put_large_tfrecord_crc(tmp_path: Path) -> None:
     s3dlio.put(tmp_path.as_uri(), 1, size=3 * MiB + 7, object_type="tfrecord")
     data = _files(tmp_path)[0].read_bytes()
@@ -247,21 +282,30 @@ def test_parquet(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("size", "dedup", "compress"), [
     (3 * MiB, 1, 1), (5 * MiB + 17, 2, 3), (4 * MiB, 4, 4), (MiB + 1, 1, 2), (7 * MiB + 12345, 3, 3),
-    (2 * MiB, 1, 7), (MiB, 1, 1), (1000, 1, 3),
+    (2 * MiB, 1, 7), (MiB, 1, 1), (1000, 1, 3), (MiB - 3, 1, 2), (100_000, 1, 1),
 ])
 def test_structured_crc_matches(size: int, dedup: int, compress: int) -> None:
-    from s3dlio_datagen._crc32c import PatternCRC, _crc32c_fallback
+    import zlib
+
+    from s3dlio_datagen._crc32c import IEEE, PatternCRC, _crc32c_fallback
     from s3dlio_datagen._engine import BlockPattern, derive, make_base
 
     rlen = BlockPattern.layout(size, compress)
     base = make_base(99, rlen)
     first = BlockPattern(size, dedup, compress, entropy=1, base=base)
     crcs = PatternCRC(base, rlen, first.block)
+    zip_crcs = PatternCRC(base, rlen, first.block, IEEE)
+    if size >= 64 * KiB:  # derived from the keys: reading the bytes back would be a failure
+        def read_back(data: np.ndarray) -> int:
+            raise AssertionError("the CRC was read back from the bytes")
+
+        crcs.fallback = zip_crcs.fallback = read_back  # type: ignore[method-assign]
     for i in range(2):
         pat = BlockPattern(size, dedup, compress, entropy=1, base=base, key_seed=derive(1, 5, i))
         data = np.empty(size, dtype=np.uint8)
         pat.fill(data, 0)
-        assert crcs.crc32c(pat, data) == _crc32c_fallback(data)
+        assert crcs.crc(pat, data) == _crc32c_fallback(data)
+        assert zip_crcs.crc(pat, data) == zlib.crc32(data.data)
 
 
 def test_put_tfrecord_dedup_compress(tmp_path: Path) -> None:
