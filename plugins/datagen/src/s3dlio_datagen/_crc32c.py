@@ -21,6 +21,7 @@ __all__ = ["CASTAGNOLI", "IEEE", "CrcSpec", "PatternCRC", "crc32c", "mask", "mas
 _MASK32 = 0xFFFFFFFF
 _SMALL = 4096
 _DERIVE_FROM = 64 << 10  # smaller blocks: reading them back is cheaper than the tables
+_FEW_BLOCKS = 16
 _CACHE_LIMIT = 256  # entries per operator cache (sizes seen by one process are few)
 _BITS = ((np.arange(256, dtype=np.uint32)[:, None] >> np.arange(8, dtype=np.uint32)) & 1).astype(bool)
 
@@ -280,6 +281,8 @@ class PatternCRC:
         self.spec = spec
         self._base = base
         self._c_base: int | None = None
+        self._rows: list[list[int]] | None = None
+        self._init: dict[int, int] = {}
 
     def _base_state(self) -> int:
         if self._c_base is None:
@@ -294,18 +297,38 @@ class PatternCRC:
         if self.block < _DERIVE_FROM or pattern.block != self.block or pattern.rand_len != self.rand_len:
             return self.fallback(data)
         nfull = size // self.block
-        keys = pattern.keys(np.arange(nfull, dtype=np.uint64))
+        keys = pattern.key_run(0, nfull)
         tabs = spec.key_tables(self.rand_len, self.block)
-        states = np.full(nfull, self._base_state(), dtype=np.uint32)
-        for p in range(8):
-            states ^= tabs[p][((keys >> np.uint64(8 * p)) & np.uint64(0xFF)).astype(np.intp)]
+        base_state = self._base_state()
+        if nfull <= _FEW_BLOCKS:  # Python ints: numpy's cost per call dominates a few look-ups
+            rows = self._key_rows()
+            states = []
+            for k in keys.tolist():
+                c = base_state
+                for p in range(8):
+                    c ^= rows[p][(k >> (8 * p)) & 0xFF]
+                states.append(c)
+        else:
+            arr = np.full(nfull, base_state, dtype=np.uint32)
+            for p in range(8):
+                arr ^= tabs[p][((keys >> np.uint64(8 * p)) & np.uint64(0xFF)).astype(np.intp)]
+            states = arr.tolist()
+        block_op = spec.zeros_op(self.block)
         state = 0
-        for i, c in enumerate(states.tolist()):
-            state = c if i == 0 else spec.shift(state, self.block) ^ c
+        for i, c in enumerate(states):
+            state = c if i == 0 else gf2_apply(block_op, state) ^ c
         tail = data[nfull * self.block:]
         if tail.shape[0]:
             state = spec.update_numpy(state, tail)
-        return (spec.shift(_MASK32, size) ^ state) ^ _MASK32
+        init = self._init.get(size)
+        if init is None:  # what the initial 0xFFFFFFFF contributes: one value per size
+            init = self._init[size] = spec.shift(_MASK32, size)
+        return (init ^ state) ^ _MASK32
+
+    def _key_rows(self) -> list[list[int]]:
+        if self._rows is None:
+            self._rows = self.spec.key_tables(self.rand_len, self.block).tolist()
+        return self._rows
 
     def fallback(self, data: np.ndarray) -> int:
         """The CRC read from the bytes (single-block streams)."""
