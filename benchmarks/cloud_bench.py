@@ -81,7 +81,7 @@ class _Client:
                 from google.cloud import storage
 
                 client = storage.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"],
-                                        credentials=AnonymousCredentials())
+                                        credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
                 self.gbucket = client.bucket(bucket)
         else:
             import s3dlio

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         from s3dlio_oplog import api
 
         s3dlio.init_op_log(os.path.join(log_dir, "run0.tsv.zst"))
+        assert api._session is not None
         steady["rec"] = api._session.recorder
         steady["writer"] = api._session.writer
         recording.install_recorder(None)

@@ -101,10 +101,12 @@ class _Client:
     def put(self) -> int:
         if self.impl == "naive":
             c, b = self.client, self.bucket
+            assert self.pool is not None
             list(self.pool.map(lambda kp: c.put_object(Bucket=b, Key=kp[0], Body=kp[1]),
                                zip(self.keys, self.payloads, strict=True)))
         elif self.put_api == "threads":
             pb = self.s3dlio.put_bytes
+            assert self.pool is not None
             list(self.pool.map(lambda up: pb(up[0], up[1]), zip(self.uris, self.payloads, strict=True)))
         else:
             items = list(zip(self.uris, self.payloads, strict=True))
@@ -114,6 +116,7 @@ class _Client:
     def get(self) -> int:
         if self.impl == "naive":
             c, b = self.client, self.bucket
+            assert self.pool is not None
             datas = list(self.pool.map(lambda k: c.get_object(Bucket=b, Key=k)["Body"].read(), self.keys))
             total = sum(len(d) for d in datas)
         else:
@@ -197,7 +200,7 @@ class Worker:
             self.err.seek(0)
             tail = self.err.read()[-3000:].decode(errors="replace")
             raise RuntimeError(f"{self.impl} worker died:\n{tail}")
-        ans = json.loads(line)
+        ans: dict[str, Any] = json.loads(line)
         if not ans.get("ok"):
             raise RuntimeError(f"{self.impl} {req.get('op')}: {ans.get('error')}")
         return ans

@@ -31,7 +31,7 @@ import ssl
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = ["ConnectionPool", "RestResponse", "error_fields", "proxy_applies", "ssl_context"]
 
@@ -155,9 +155,14 @@ class ConnectionPool:
         self._ssl: ssl.SSLContext | None = None
 
     def request(self, method: str, target: str, headers: Mapping[str, str],
-                body: memoryview | bytes | None = None) -> RestResponse:
+                body: memoryview | bytes | Iterable[bytes | memoryview] | None = None) -> RestResponse:
         """Send one request (``target`` = path and query) and return its response with the
-        body unread (``readinto`` / ``drain``, then ``release``)."""
+        body unread (``readinto`` / ``drain``, then ``release``).
+
+        An iterable body (pieces sent one after the other, e.g. a multipart frame around
+        the caller's buffer) needs a ``Content-Length`` header, and must iterate afresh
+        each time: a stale keep-alive connection makes the request go out a second time.
+        """
         for fresh_only in (False, True):
             conn, reused = self._take(fresh_only)
             try:

@@ -1,10 +1,11 @@
 """Single-object uploads (``GcsStore._upload_object``) against fake-gcs-server.
 
-The upload is a JSON-API ``uploadType=multipart`` POST through the client's authorised
-session, with the caller's memory sent as it is. These tests look at what went on the
-wire by wrapping ``urllib3.connection.HTTPConnection.send`` (the real send still runs,
-the server is the real emulator): the header block urllib3 wrote, and every body chunk
-handed to the socket.
+The upload is a JSON-API ``uploadType=multipart`` POST, through the lean client
+(:mod:`s3dlio_gcs.rest`, the default) or the client's authorised session
+(``S3DLIO_GCS_REST=0``), with the caller's memory sent as it is. These tests run on both
+paths and look at what went on the wire by wrapping ``http.client.HTTPConnection.send``
+(which urllib3's connections inherit; the real send still runs, the server is the real
+emulator): the header block written, and every body chunk handed to the socket.
 
 Checksums: the metadata part carries the CRC-32C (or MD5) of the data and real GCS
 refuses an upload whose data does not match it (400 "Provided CRC32C … doesn't match
@@ -34,8 +35,9 @@ from s3dlio.errors import AlreadyExistsError, NotFoundError
 
 pytest.importorskip("s3dlio_gcs")
 
+import http.client
+
 import requests
-import urllib3.connection
 
 import s3dlio_gcs
 from s3dlio_gcs.store import GcsStore, _b64_crc, _crc32c
@@ -67,16 +69,25 @@ class Wire:
         return out
 
 
+@pytest.fixture(params=["lean", "session"])
+def data_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both upload paths: the lean client and the authorised requests session."""
+    path: str = request.param
+    monkeypatch.setenv("S3DLIO_GCS_REST", "1" if path == "lean" else "0")
+    rt.reset()
+    return path
+
+
 @pytest.fixture
-def wire(monkeypatch: pytest.MonkeyPatch) -> Wire:
+def wire(monkeypatch: pytest.MonkeyPatch, data_path: str) -> Wire:
     record = Wire()
-    real_send = urllib3.connection.HTTPConnection.send
+    real_send = http.client.HTTPConnection.send
 
     def send(self: Any, data: Any) -> None:
         record.sends.append((id(self), data))
         real_send(self, data)
 
-    monkeypatch.setattr(urllib3.connection.HTTPConnection, "send", send)
+    monkeypatch.setattr(http.client.HTTPConnection, "send", send)
     return record
 
 
@@ -118,7 +129,7 @@ def _one_upload(wire: Wire) -> tuple[dict[str, str], list[Any], bytes]:
 # ------------------------------------------------------------------- zero copy
 @pytest.mark.parametrize("memory", ["bytes", "bytearray-slice"])
 def test_put_sends_the_callers_memory_unchunked_with_its_crc32c(
-        bucket: str, wire: Wire, memory: str) -> None:
+        bucket: str, wire: Wire, memory: str, data_path: str) -> None:
     size = 5 * MiB + 123
     payload = _payload(size)
     owner: Any
@@ -129,6 +140,7 @@ def test_put_sends_the_callers_memory_unchunked_with_its_crc32c(
         owner = bytearray(b"\xee" * 4096 + payload + b"\xee" * 4096)
         view = memoryview(owner)[4096 : 4096 + size]
     store, key = _store(bucket + "zero/copy.bin")
+    assert (store._gc.lean is not None) == (data_path == "lean")
     store.put(key, view)
 
     headers, chunks, request_line = _one_upload(wire)
@@ -241,9 +253,25 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _lose_first_answer(monkeypatch: pytest.MonkeyPatch, store: GcsStore) -> list[int]:
     """The first upload POST reaches the server, then its answer is 'lost'."""
+    calls = [0]
+    lean = store._gc.lean
+    if lean is not None:
+        real_request = lean.request
+
+        def request(method: str, *args: Any, **kwargs: Any) -> Any:
+            if method != "POST":
+                return real_request(method, *args, **kwargs)
+            calls[0] += 1
+            resp = real_request(method, *args, **kwargs)
+            if calls[0] == 1:
+                resp.close()
+                raise ConnectionResetError("connection reset after the request was sent")
+            return resp
+
+        monkeypatch.setattr(lean, "request", request)
+        return calls
     session = store._gc.session
     real_post = session.post
-    calls = [0]
 
     def post(*args: Any, **kwargs: Any) -> Any:
         calls[0] += 1

@@ -1,8 +1,9 @@
 """Two data paths of one backend (a lean REST client and the SDK) must store the same objects.
 
 :func:`assert_paths_agree` writes objects with one path and reads them back with the
-other, switching with the backend's setting (``S3DLIO_S3_REST``, ``S3DLIO_AZURE_REST``),
-so an encoding, signing or framing difference between the two shows up as a failure.
+other, switching with the backend's setting (``S3DLIO_S3_REST``, ``S3DLIO_AZURE_REST``,
+``S3DLIO_GCS_REST``), so an encoding, signing or framing difference between the two shows
+up as a failure.
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@
   or ``auth = "anonymous"``, else Application Default Credentials.
 * SDK retries are off: every SDK call passes ``retry=None`` and the HTTP adapter has
   ``max_retries=0``; core's :class:`~s3dlio.retry.RetryPolicy` retries.
-* Clients are cached by ``(pid, configuration, credential environment)``: a forked
-  child builds its own (a requests session must never cross a fork).
+* Clients are cached by ``(pid, configuration, credential and proxy environment)``: a
+  forked child builds its own (a requests session must never cross a fork).
+* Media GETs and uploads go through :mod:`s3dlio_gcs.rest` (``GcsClient.lean``) unless
+  ``[gcs] rest_data_path`` is off, a proxy applies or client certificates are configured.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3dlio.engines.pool import cpu_count
 from s3dlio.errors import PermissionDeniedError, StoreError
+from s3dlio_gcs.rest import GcsRest, ca_bundle, rest_usable
 
 if TYPE_CHECKING:
     from s3dlio.retry import RetrySettings
@@ -32,6 +35,10 @@ ANONYMOUS_PROJECT = "s3dlio-anonymous"
 _CREDENTIAL_ENV = (
     "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "GCE_METADATA_HOST", "GCE_METADATA_IP",
     "NO_GCE_CHECK", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT",
+    # what decides whether the lean data path may serve the client (s3dlio_gcs.rest)
+    "GOOGLE_API_USE_CLIENT_CERTIFICATE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+    "no_proxy", "NO_PROXY",
 )
 
 _lock = threading.Lock()
@@ -67,7 +74,8 @@ class ClientConfig:
         else:
             self.mode = "adc"
         self.key = (self.endpoint_url, self.mode, emulator, gcs.credentials_file, gcs.project,
-                    gcs.max_connections, retry.connect_timeout_secs, retry.read_timeout_secs)
+                    gcs.max_connections, retry.connect_timeout_secs, retry.read_timeout_secs,
+                    gcs.rest_data_path)
 
     @property
     def endpoint(self) -> str:
@@ -79,15 +87,21 @@ class ClientConfig:
 
 
 class GcsClient:
-    """A ``google.cloud.storage.Client`` and the authorised session it sends through."""
+    """A ``google.cloud.storage.Client``, the authorised session it sends through and,
+    where usable, the lean client of the data requests (:mod:`s3dlio_gcs.rest`)."""
 
-    __slots__ = ("client", "endpoint", "project", "session")
+    __slots__ = ("api_base", "client", "endpoint", "lean", "project", "session")
 
-    def __init__(self, client: Any, session: Any, project: str, endpoint: str) -> None:
+    def __init__(self, client: Any, session: Any, project: str, endpoint: str,
+                 lean: GcsRest | None = None) -> None:
         self.client = client
         self.session = session
         self.project = project
         self.endpoint = endpoint
+        self.lean = lean
+        self.api_base: str = str(client._connection.API_BASE_URL).rstrip("/")
+        """The JSON API's base URL as the SDK resolved it (endpoint option, emulator
+        variables, ``API_ENDPOINT_OVERRIDE``)."""
 
 
 def _mod(name: str) -> Any:
@@ -171,7 +185,13 @@ def _make(cfg: ClientConfig) -> GcsClient:
     except Exception as exc:  # construction never talks to the network; a bad option
         raise StoreError(f"cannot create the GCS client: {exc}", op="connect", backend="gcs",
                          endpoint=cfg.endpoint) from exc
-    return GcsClient(client, session, project, cfg.endpoint)
+    gcs_client = GcsClient(client, session, project, cfg.endpoint)
+    if cfg.gcs.rest_data_path and rest_usable(gcs_client.api_base):
+        gcs_client.lean = GcsRest(gcs_client.api_base, creds, session._auth_request,
+                                  connect_timeout=cfg.retry.connect_timeout_secs,
+                                  read_timeout=cfg.retry.read_timeout_secs, max_idle=pool,
+                                  verify=ca_bundle())
+    return gcs_client
 
 
 def get_client(cfg: ClientConfig) -> GcsClient:

@@ -50,6 +50,11 @@ class GcsSettings:
         16, env="S3DLIO_GCS_DELETE_CONCURRENCY", minimum=1, maximum=256,
         help="deletes in flight for delete_many / recursive deletes",
     )
+    rest_data_path: bool = setting(
+        True, env="S3DLIO_GCS_REST",
+        help="media GETs and uploads as lean requests on pooled connections (about 0.4 ms less "
+             "client CPU each than the authorised requests session); off: every request through it",
+    )
     verify_crc32c: bool = setting(
         True, env="S3DLIO_GCS_VERIFY_CRC32C",
         help="check whole-object downloads against the object's CRC-32C",

@@ -55,6 +55,7 @@ from s3dlio.netstore import NetworkStore
 from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds, format_rfc3339
 from s3dlio_gcs.client import ClientConfig, GcsClient, get_client
 from s3dlio_gcs.errors import from_status, translate
+from s3dlio_gcs.rest import LeanResponse
 
 if TYPE_CHECKING:
 
@@ -269,7 +270,7 @@ class GcsStore(NetworkStore):
         ``GCS_ENDPOINT_URL`` / ``STORAGE_EMULATOR_HOST`` set, ``host:port`` normalised to
         ``http://host:port``) when given, else ``https://storage.googleapis.com`` (or the
         SDK's ``API_ENDPOINT_OVERRIDE``)."""
-        return str(self._gc.client._connection.API_BASE_URL).rstrip("/")
+        return self._gc.api_base
 
     def _media_url(self, key: str) -> str:
         return (f"{self._api_base()}/download/storage/v1/b/{quote(self.bucket, safe='')}"
@@ -309,14 +310,21 @@ class GcsStore(NetworkStore):
         headers = {"Accept-Encoding": "gzip"}
         if start is not None:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
-        resp = self._gc.session.get(self._media_url(key), params=params, headers=headers,
-                                    stream=True, timeout=self._timeout)
+        gc = self._gc
+        resp: Any
+        if gc.lean is not None:
+            resp = gc.lean.request("GET", self._media_url(key), params, headers)
+        else:
+            resp = gc.session.get(self._media_url(key), params=params, headers=headers,
+                                  stream=True, timeout=self._timeout)
         if resp.status_code in (200, 206):
             return resp
         raise self._http_error(resp, f"GET {key!r}", key, op)
 
     def _read_body(self, resp: Any, mv: memoryview, key: str, *, partial: bool = False) -> int:
         """Fill ``mv`` from a streaming response; the attempt deadline is checked per slice."""
+        if isinstance(resp, LeanResponse):
+            return self._read_lean(resp, mv, key, partial=partial)
         raw = resp.raw
         fp = getattr(raw, "_fp", None)
         direct = fp is not None and hasattr(fp, "readinto")
@@ -338,6 +346,27 @@ class GcsStore(NetworkStore):
             raw.release_conn()
         else:
             resp.close()
+        if pos != total:
+            raise IntegrityError(f"short body: got {pos} of {total} bytes", op="get",
+                                 uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
+        return pos
+
+    def _read_lean(self, resp: LeanResponse, mv: memoryview, key: str, *, partial: bool) -> int:
+        """:meth:`_read_body` for the lean path: ``readinto`` from http.client, then the
+        connection goes back to the pool when the body was read to its end."""
+        total = len(mv)
+        try:
+            pos = self._fill(resp.readinto, mv, key)
+        except StoreError:
+            resp.close()
+            raise
+        except Exception as exc:
+            resp.close()
+            raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
+        if partial or pos != total:
+            resp.close()
+        else:
+            resp.release()
         if pos != total:
             raise IntegrityError(f"short body: got {pos} of {total} bytes", op="get",
                                  uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
@@ -490,10 +519,14 @@ class GcsStore(NetworkStore):
 
         def attempt() -> dict[str, Any]:
             attempts[0] += 1
-            session = self._gc.session
+            gc = self._gc
             body = _MultipartBody(metadata, data)  # a fresh one per attempt (re-sendable)
-            resp = session.post(url, params=params, data=body, timeout=timeout,
-                                headers={"Content-Type": body.content_type})
+            headers = {"Content-Type": body.content_type}
+            resp: Any
+            if gc.lean is not None:
+                resp = gc.lean.request("POST", url, params, headers, body, len(body))
+            else:
+                resp = gc.session.post(url, params=params, data=body, timeout=timeout, headers=headers)
             if not 200 <= resp.status_code < 300:
                 raise self._http_error(resp, f"upload {name!r}", key, op)
             try:
