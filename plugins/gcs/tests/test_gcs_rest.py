@@ -10,6 +10,7 @@ the bearer token sent, refreshed when expired and once more on a 401 answer.
 from __future__ import annotations
 
 import datetime
+import http.client
 import http.server
 import threading
 from collections.abc import Iterator
@@ -129,6 +130,22 @@ def test_errors_are_typed(bucket: str) -> None:
         s3dlio.get(bucket + "missing")
     assert info.value.status == 404 and info.value.op == "get"
     assert info.value.uri == bucket + "missing"
+
+
+def test_crc32c_found_in_either_header_layout() -> None:
+    """GCS sends one x-goog-hash line per digest; the lean path's http.client message keeps
+    them apart (requests joins them): the CRC-32C must be found wherever it is."""
+    import email.parser
+
+    from s3dlio_gcs.store import _header_crc32c
+
+    for block in ("x-goog-hash: md5=bWQ1\r\nx-goog-hash: crc32c=Y3Jj\r\n\r\n",
+                  "x-goog-hash: crc32c=Y3Jj\r\nx-goog-hash: md5=bWQ1\r\n\r\n",
+                  "x-goog-hash: md5=bWQ1, crc32c=Y3Jj\r\n\r\n"):
+        message = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(block)
+        assert _header_crc32c(message) == "Y3Jj", block
+    assert _header_crc32c({"x-goog-hash": "crc32c=Y3Jj,md5=bWQ1"}) == "Y3Jj"  # requests' join
+    assert _header_crc32c({"x-goog-hash": "md5=bWQ1"}) is None
 
 
 # ------------------------------------------------------------------- credentials

@@ -119,14 +119,20 @@ def _b64_crc(value: int) -> str:
 
 
 def _header_crc32c(headers: Any) -> str | None:
-    """The base64 CRC-32C in ``x-goog-hash: crc32c=…,md5=…`` (``None`` if absent)."""
-    raw = headers.get("x-goog-hash") if headers is not None else None
-    if not raw:
+    """The base64 CRC-32C in ``x-goog-hash: crc32c=…,md5=…`` (``None`` if absent).
+
+    GCS sends one ``x-goog-hash`` line per digest: requests joins them with commas,
+    http.client's message keeps them apart (``get`` would return only the first).
+    """
+    if headers is None:
         return None
-    for item in str(raw).split(","):
-        name, _, value = item.strip().partition("=")
-        if name == "crc32c" and value:
-            return value
+    get_all = getattr(headers, "get_all", None)
+    lines = (get_all("x-goog-hash") or []) if get_all is not None else [headers.get("x-goog-hash")]
+    for raw in lines:
+        for item in str(raw or "").split(","):
+            name, _, value = item.strip().partition("=")
+            if name == "crc32c" and value:
+                return value
     return None
 
 
