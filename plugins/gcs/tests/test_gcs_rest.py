@@ -35,6 +35,13 @@ pytestmark = pytest.mark.timeout(180)
 MiB = 1 << 20
 
 
+@pytest.fixture(autouse=True)
+def _lean_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the lean path: on, whatever the environment says."""
+    monkeypatch.setenv("S3DLIO_GCS_REST", "1")
+    rt.reset()
+
+
 def _store(uri: str) -> GcsStore:
     store, _ = s3dlio_gcs.gcs_store(uri)
     assert isinstance(store, GcsStore)

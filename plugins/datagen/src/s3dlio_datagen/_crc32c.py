@@ -8,6 +8,7 @@ without reading the bytes back.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -73,6 +74,7 @@ class CrcSpec:
         for _ in range(3):  # 2, 4, 8 zero bits
             op = gf2_compose(op, op)
         self._pow2: list[tuple[int, ...]] = [op]  # "feed 2**j zero bytes"
+        self._grow = threading.Lock()
         self._zeros: dict[int, tuple[int, ...]] = {}
         self._byte_tabs: dict[int, np.ndarray] = {}
         self._key_tabs: dict[tuple[int, int], np.ndarray] = {}
@@ -90,10 +92,12 @@ class CrcSpec:
 
     def pow2_op(self, j: int) -> tuple[int, ...]:
         """The operator "feed ``2**j`` zero bytes"."""
-        while len(self._pow2) <= j:
-            prev = self._pow2[-1]
-            self._pow2.append(gf2_compose(prev, prev))
-        return self._pow2[j]
+        pow2 = self._pow2
+        if j >= len(pow2):
+            with self._grow:  # put() workers share the spec: entry j must be 2**j bytes
+                while len(pow2) <= j:
+                    pow2.append(gf2_compose(pow2[-1], pow2[-1]))
+        return pow2[j]
 
     def zeros_op(self, nbytes: int) -> tuple[int, ...]:
         """The operator "feed ``nbytes`` zero bytes"."""
@@ -209,7 +213,6 @@ CASTAGNOLI = CrcSpec(0x82F63B78)
 """CRC-32C (TFRecord framing, object checksums)."""
 IEEE = CrcSpec(0xEDB88320)
 """CRC-32 of zlib/zip (NPZ members)."""
-_TABLES = CASTAGNOLI.tables
 
 
 def _update_small(state: int, data: Any) -> int:

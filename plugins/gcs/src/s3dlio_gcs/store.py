@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -328,13 +328,22 @@ class GcsStore(NetworkStore):
         raise self._http_error(resp, f"GET {key!r}", key, op)
 
     def _read_body(self, resp: Any, mv: memoryview, key: str, *, partial: bool = False) -> int:
-        """Fill ``mv`` from a streaming response; the attempt deadline is checked per slice."""
+        """Fill ``mv`` from a streaming response; the attempt deadline is checked per slice.
+
+        A body read to its end hands its connection back to the pool: the lean path's
+        ``release``; on the session path, urllib3's ``release_conn`` when reading went past
+        urllib3 straight to http.client's ``readinto``.
+        """
+        finish: Callable[[], None]
         if isinstance(resp, LeanResponse):
-            return self._read_lean(resp, mv, key, partial=partial)
-        raw = resp.raw
-        fp = getattr(raw, "_fp", None)
-        direct = fp is not None and hasattr(fp, "readinto")
-        reader = fp.readinto if direct and fp is not None else raw.readinto
+            reader, finish = resp.readinto, resp.release
+        else:
+            raw = resp.raw
+            fp = getattr(raw, "_fp", None)
+            if fp is not None and hasattr(fp, "readinto"):
+                reader, finish = fp.readinto, raw.release_conn
+            else:
+                reader, finish = raw.readinto, resp.close
         total = len(mv)
         try:
             pos = self._fill(reader, mv, key)
@@ -346,33 +355,8 @@ class GcsStore(NetworkStore):
             raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
         if partial or pos != total:
             resp.close()  # the rest of the stream (if any) is fetched by other ranges
-        elif direct:
-            # Read past urllib3 straight from http.client: hand the (fully read)
-            # connection back to the pool.
-            raw.release_conn()
         else:
-            resp.close()
-        if pos != total:
-            raise IntegrityError(f"short body: got {pos} of {total} bytes", op="get",
-                                 uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
-        return pos
-
-    def _read_lean(self, resp: LeanResponse, mv: memoryview, key: str, *, partial: bool) -> int:
-        """:meth:`_read_body` for the lean path: ``readinto`` from http.client, then the
-        connection goes back to the pool when the body was read to its end."""
-        total = len(mv)
-        try:
-            pos = self._fill(resp.readinto, mv, key)
-        except StoreError:
-            resp.close()
-            raise
-        except Exception as exc:
-            resp.close()
-            raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
-        if partial or pos != total:
-            resp.close()
-        else:
-            resp.release()
+            finish()
         if pos != total:
             raise IntegrityError(f"short body: got {pos} of {total} bytes", op="get",
                                  uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
