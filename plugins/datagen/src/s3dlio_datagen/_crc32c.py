@@ -8,14 +8,13 @@ without reading the bytes back.
 
 from __future__ import annotations
 
-import threading
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import numpy as np
 
-from s3dlio.crc32c_math import gf2_apply, gf2_compose
+from s3dlio.crc32c_math import IDENTITY, CrcOperators, gf2_apply, gf2_compose
 
 __all__ = ["CASTAGNOLI", "IEEE", "CrcSpec", "PatternCRC", "crc32c", "mask", "masked_crc32c"]
 
@@ -23,7 +22,7 @@ _MASK32 = 0xFFFFFFFF
 _SMALL = 4096
 _DERIVE_FROM = 64 << 10  # smaller blocks: reading them back is cheaper than the tables
 _FEW_BLOCKS = 16
-_CACHE_LIMIT = 256  # entries per operator cache (sizes seen by one process are few)
+_CACHE_LIMIT = 256  # entries per table cache (the sizes one process sees are few)
 _BITS = ((np.arange(256, dtype=np.uint32)[:, None] >> np.arange(8, dtype=np.uint32)) & 1).astype(bool)
 
 
@@ -44,20 +43,17 @@ def _apply_vec(op: tuple[int, ...], vec: np.ndarray) -> np.ndarray:
     return cast("np.ndarray", out)
 
 
-_IDENTITY = tuple(1 << k for k in range(32))
-
-
-class CrcSpec:
+class CrcSpec(CrcOperators):
     """One reflected 32-bit CRC (``poly``), computed without a compiled dependency.
 
     A table-driven loop for short inputs; for long ones a numpy version computing the
     CRCs of many equal chunks at once (slicing-by-4, vectorised across chunks), joined
-    with the GF(2) "append zeros" operator in a tree of vectorised table look-ups (the
-    ``crc32_combine`` idea). Operators are tuples of 32 ints (images of the basis bits).
+    with the GF(2) "append zeros" operators of core's :class:`CrcOperators` in a tree of
+    vectorised table look-ups (the ``crc32_combine`` idea).
     """
 
     def __init__(self, poly: int) -> None:
-        self.poly = poly
+        super().__init__(poly)
         t0 = []
         for i in range(256):
             c = i
@@ -70,12 +66,6 @@ class CrcSpec:
             tables.append([(prev[i] >> 8) ^ t0[prev[i] & 0xFF] for i in range(256)])
         self.tables = np.array(tables, dtype=np.uint32)
         self.t0 = t0
-        op: tuple[int, ...] = (poly, *(1 << n for n in range(31)))  # one zero bit
-        for _ in range(3):  # 2, 4, 8 zero bits
-            op = gf2_compose(op, op)
-        self._pow2: list[tuple[int, ...]] = [op]  # "feed 2**j zero bytes"
-        self._grow = threading.Lock()
-        self._zeros: dict[int, tuple[int, ...]] = {}
         self._byte_tabs: dict[int, np.ndarray] = {}
         self._key_tabs: dict[tuple[int, int], np.ndarray] = {}
 
@@ -87,43 +77,6 @@ class CrcSpec:
                 cache.clear()
             value = cache[key] = make()
         return value
-
-    # -- operators ------------------------------------------------------------------
-
-    def pow2_op(self, j: int) -> tuple[int, ...]:
-        """The operator "feed ``2**j`` zero bytes"."""
-        pow2 = self._pow2
-        if j >= len(pow2):
-            with self._grow:  # put() workers share the spec: entry j must be 2**j bytes
-                while len(pow2) <= j:
-                    pow2.append(gf2_compose(pow2[-1], pow2[-1]))
-        return pow2[j]
-
-    def zeros_op(self, nbytes: int) -> tuple[int, ...]:
-        """The operator "feed ``nbytes`` zero bytes"."""
-        def make() -> tuple[int, ...]:
-            result, n, j = _IDENTITY, nbytes, 0
-            while n:
-                if n & 1:
-                    result = gf2_compose(self.pow2_op(j), result)
-                n >>= 1
-                j += 1
-            return result
-        return cast("tuple[int, ...]", self._cached(self._zeros, nbytes, make))
-
-    def shift(self, state: int, nbytes: int) -> int:
-        """Feed ``nbytes`` zero bytes to a raw CRC state."""
-        j = 0
-        while nbytes:
-            if nbytes & 1:
-                state = gf2_apply(self.pow2_op(j), state)
-            nbytes >>= 1
-            j += 1
-        return state
-
-    def combine(self, crc1: int, crc2: int, len2: int) -> int:
-        """CRC of ``A + B`` from ``crc(A)``, ``crc(B)`` and ``len(B)`` (zlib's ``crc32_combine``)."""
-        return self.shift(crc1, len2) ^ crc2 if len2 > 0 else crc1
 
     def _byte_tables(self, nbytes: int) -> np.ndarray:
         """``tab[p][v]`` = zeros-operator applied to byte ``v`` at byte position ``p``."""
@@ -188,7 +141,7 @@ class CrcSpec:
         n_hi = (rand_len + 7) // 8
         a8 = self.pow2_op(3)
         geo = np.zeros(8, dtype=np.uint32)  # XOR_{j<m} A^{8j} x, built for m = n_hi - 1
-        op = _IDENTITY  # A^{8m}
+        op = IDENTITY  # A^{8m}
         m = n_hi - 1
         for bit in (bin(m)[2:] if m > 0 else ""):
             geo = geo ^ _apply_vec(op, geo)
