@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from s3dlio.httpclient import ConnectionPool, error_fields, proxy_applies
-from s3dlio.testing import use_proxy
+from s3dlio.testing import serve_handler, use_proxy
 
 
 def test_error_fields_of_s3_and_azure_documents() -> None:
@@ -53,14 +52,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(_Handler) as url:
+        yield url
 
 
 def test_pool_reuses_connections_and_reads_into_the_callers_buffer(echo: str) -> None:

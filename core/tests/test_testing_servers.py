@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import http.server
 import importlib.util
-import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from s3dlio.testing.servers import (
     find_fake_gcs_binary,
     find_weed_binary,
     process_alive,
+    serve_handler,
 )
 
 pytest_plugins = ["s3dlio.testing.pytest_servers"]
@@ -245,12 +245,8 @@ class _Target(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def target_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Target)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_handler(_Target) as url:
+        yield url
 
 
 def _request(url: str, method: str = "GET", headers: dict[str, str] | None = None,

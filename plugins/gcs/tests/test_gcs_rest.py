@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import http.client
 import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -21,7 +20,7 @@ import pytest
 import s3dlio
 from s3dlio import runtime as rt
 from s3dlio.errors import NotFoundError
-from s3dlio.testing import assert_paths_agree, use_proxy
+from s3dlio.testing import assert_paths_agree, serve_handler, use_proxy
 
 pytest.importorskip("s3dlio_gcs")
 
@@ -184,14 +183,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def recorder() -> Iterator[str]:
     _Recorder.seen = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(_Recorder) as url:
+        yield url
 
 
 class _Tokens(ga_credentials.Credentials):  # type: ignore[misc]

@@ -23,7 +23,7 @@
 * :class:`MotoServer`, :class:`SeaweedFSServer`, :class:`AzuriteServer`,
   :class:`FakeGcsServer`, :class:`RedirectingProxy` (:mod:`s3dlio.testing.servers`) — real
   servers on 127.0.0.1; ``pytest_plugins = ["s3dlio.testing.pytest_servers"]`` makes them
-  session fixtures.
+  session fixtures. :func:`serve_handler` serves a scripted ``BaseHTTPRequestHandler``.
 
 ``pytest`` is needed only when these names are used; ``import s3dlio.testing``
 imports nothing heavy.
@@ -49,6 +49,7 @@ __all__ = [
     "assert_failed_write_left_no_trace",
     "assert_plugin_is_lazy",
     "put_with_file_size_limit",
+    "serve_handler",
 ]
 
 _NAMES = {
@@ -66,6 +67,7 @@ _NAMES = {
     "AzuriteServer": "s3dlio.testing.servers",
     "FakeGcsServer": "s3dlio.testing.servers",
     "RedirectingProxy": "s3dlio.testing.servers",
+    "serve_handler": "s3dlio.testing.servers",
 }
 
 

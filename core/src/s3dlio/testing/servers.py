@@ -52,7 +52,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, ClassVar, Self
@@ -77,6 +77,7 @@ __all__ = [
     "free_port",
     "process_alive",
     "self_signed_certificate",
+    "serve_handler",
 ]
 
 #: The only address these servers ever bind or contact.
@@ -804,6 +805,24 @@ class FakeGcsServer(_ProcessServer):
 
 
 # ----------------------------------------------------------------------------- redirect proxy
+
+
+@contextlib.contextmanager
+def serve_handler(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (a free port) in a daemon thread; yields
+    ``http://127.0.0.1:PORT`` and stops the server on exit. For tests that script the
+    answers themselves (error documents, 401s, what reached the socket)."""
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="s3dlio-test-handler", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOOPBACK}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @attrs.frozen
