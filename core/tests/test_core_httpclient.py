@@ -74,3 +74,15 @@ def test_pool_reuses_connections_and_reads_into_the_callers_buffer(echo: str) ->
     assert resp.drain() == b"cba"
     pool.close()
     assert pool.idle_count() == 0
+
+
+def test_tls_failure_tells_permanent_from_dropped() -> None:
+    import ssl
+
+    from s3dlio.httpclient import tls_failure
+
+    assert tls_failure(ssl.SSLCertVerificationError(1, "certificate verify failed"))
+    assert tls_failure(ssl.SSLError(1, "wrong version number"))
+    assert not tls_failure(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
+    assert not tls_failure(ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed"))
+    assert not tls_failure(ConnectionResetError())

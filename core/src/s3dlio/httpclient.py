@@ -33,7 +33,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
 
-__all__ = ["ConnectionPool", "RestResponse", "error_fields", "proxy_applies", "ssl_context"]
+__all__ = ["ConnectionPool", "RestResponse", "error_fields", "proxy_applies", "ssl_context", "tls_failure"]
 
 _STALE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, http.client.RemoteDisconnected,
           http.client.BadStatusLine)
@@ -50,6 +50,15 @@ def error_fields(body: bytes) -> dict[str, str]:
     for name, text in _FIELD.findall(body):
         fields.setdefault(name.decode("ascii"), html.unescape(text.decode("utf-8", "replace")))
     return fields
+
+
+def tls_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a TLS failure that trying again cannot fix (an untrusted or
+    mismatched certificate, a handshake refused) — not a connection dropped during TLS
+    (``SSLEOFError``, ``SSLZeroReturnError``), which is as transient as any reset."""
+    return isinstance(exc, ssl.SSLError) and not isinstance(
+        exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLWantReadError, ssl.SSLWantWriteError,
+              ssl.SSLSyscallError))
 
 
 def proxy_applies(endpoint: str) -> bool:

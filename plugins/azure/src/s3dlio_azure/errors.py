@@ -23,6 +23,7 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
+from s3dlio.httpclient import tls_failure
 
 __all__ = ["translate"]
 
@@ -148,9 +149,7 @@ def translate(exc: BaseException, *, op: str, uri: str, endpoint: str, sas: bool
         if "mismatch" in text.lower():
             return IntegrityError(text, **fields)
         return StoreError(text, **fields)
-    import ssl
-
-    if isinstance(exc, ssl.SSLError):  # the REST path's TLS failures (the SDK wraps its own)
+    if tls_failure(exc):  # the REST path's TLS failures (the SDK wraps its own)
         return StoreError(f"TLS failure talking to {endpoint}: {exc}", **fields)
     if isinstance(exc, TimeoutError):
         return StoreTimeoutError(f"timed out talking to {endpoint}: {exc}", **fields)

@@ -24,6 +24,7 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
+from s3dlio.httpclient import tls_failure
 
 __all__ = ["from_status", "translate"]
 
@@ -141,6 +142,8 @@ def translate(exc: BaseException, *, op: str, uri: str, endpoint: str) -> StoreE
         return TransientError(f"connection to {where} failed mid-body: {exc}", **fields)
     if isinstance(exc, rexc.InvalidURL):
         return InvalidPathError(f"invalid request URL: {exc}", **fields)
+    if tls_failure(exc):  # the lean path's (requests wraps its own in SSLError above)
+        return StoreError(f"TLS failure talking to {where}: {exc} (REQUESTS_CA_BUNDLE?)", **fields)
     if isinstance(exc, (ConnectionError, TimeoutError)):
         cls = StoreTimeoutError if isinstance(exc, TimeoutError) else TransientError
         return cls(f"connection to {where} failed: {exc}", **fields)

@@ -23,6 +23,7 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
+from s3dlio.httpclient import tls_failure
 
 __all__ = ["translate"]
 
@@ -136,6 +137,8 @@ def translate(exc: BaseException, *, op: str, uri: str, endpoint: str) -> StoreE
         return InvalidPathError(f"invalid request: {exc}", **fields)
     if isinstance(exc, bexc.NoRegionError):
         return StoreError("no region configured (AWS_REGION)", **fields)
+    if tls_failure(exc):  # the lean path's (botocore wraps its own in SSLError above)
+        return StoreError(f"TLS failure talking to {endpoint or 'S3'}: {exc} (AWS_CA_BUNDLE?)", **fields)
     if isinstance(exc, (ConnectionError, TimeoutError)):
         cls = StoreTimeoutError if isinstance(exc, TimeoutError) else TransientError
         return cls(f"connection to {endpoint or 'S3'} failed: {exc}", **fields)
