@@ -55,6 +55,8 @@ def _payload(size: int, seed: int) -> bytes:
 
 # ------------------------------------------------------------------- when it is used
 def test_lean_is_the_default_and_can_be_turned_off(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("S3DLIO_GCS_REST")
+    rt.reset()
     assert isinstance(_store(bucket)._gc.lean, GcsRest)
     monkeypatch.setenv("S3DLIO_GCS_REST", "0")
     rt.reset()
