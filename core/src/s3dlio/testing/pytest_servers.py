@@ -12,6 +12,7 @@ Fixtures (each yields the running server object of :mod:`s3dlio.testing.servers`
 ``server.info`` has the endpoint, credentials and ``env()``):
 
 * ``moto_server`` — :class:`~s3dlio.testing.servers.MotoServer`
+* ``moto_tls_server`` — the same over https (self-signed certificate)
 * ``seaweedfs_server`` — :class:`~s3dlio.testing.servers.SeaweedFSServer`
 * ``azurite_server`` — :class:`~s3dlio.testing.servers.AzuriteServer`
 * ``azurite_tls_server`` — the same over https (self-signed certificate)
@@ -43,7 +44,7 @@ from s3dlio.testing.servers import (
 )
 
 __all__ = ["azurite_server", "azurite_tls_server", "fake_gcs_server", "fake_gcs_tls_server",
-           "fresh_runtime", "moto_server", "seaweedfs_server", "small_parts"]
+           "fresh_runtime", "moto_server", "moto_tls_server", "seaweedfs_server", "small_parts"]
 
 
 @pytest.fixture
@@ -76,14 +77,25 @@ def _missing_modules(*names: str) -> list[str]:
     return [name for name in names if importlib.util.find_spec(name) is None]
 
 
+def _moto(fixture: str, *, https: bool) -> Iterator[MotoServer]:
+    missing = _missing_modules("moto", "flask", "flask_cors", "werkzeug")
+    if missing:
+        pytest.skip(f"{fixture} needs pip package 'moto[server]' (missing modules: {', '.join(missing)})")
+    with MotoServer(https=https) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     """moto's S3 server as a subprocess (skips without ``moto[server]``)."""
-    missing = _missing_modules("moto", "flask", "flask_cors", "werkzeug")
-    if missing:
-        pytest.skip(f"moto_server needs pip package 'moto[server]' (missing modules: {', '.join(missing)})")
-    with MotoServer() as server:
-        yield server
+    yield from _moto("moto_server", https=False)
+
+
+@pytest.fixture(scope="session")
+def moto_tls_server() -> Iterator[MotoServer]:
+    """moto over https with a self-signed certificate (``info.ca_file``; ``info.env()``
+    sets ``AWS_CA_BUNDLE``)."""
+    yield from _moto("moto_tls_server", https=True)
 
 
 @pytest.fixture(scope="session")

@@ -559,6 +559,9 @@ class MotoServer(_ProcessServer):
     A subprocess rather than moto's ``ThreadedMotoServer`` so the server does not share
     the test process's GIL (and cannot be affected by its monkeypatching). Moto accepts
     any credentials; the fixed pair below is what :meth:`ServerInfo.env` hands out.
+    ``https=True`` serves TLS with a self-signed certificate for 127.0.0.1 made at start
+    (``cryptography``): ``info.ca_file`` is its path and ``info.env()`` sets
+    ``AWS_CA_BUNDLE`` to it, so clients verify the server as they would AWS.
     """
 
     name = "moto"
@@ -567,15 +570,23 @@ class MotoServer(_ProcessServer):
     region = "us-east-1"
 
     def __init__(self, *, startup_timeout: float = 60.0, stop_grace: float = 10.0,
-                 python: str | None = None) -> None:
+                 python: str | None = None, https: bool = False) -> None:
         super().__init__(startup_timeout=startup_timeout, stop_grace=stop_grace)
         self.python = python or sys.executable
+        self.https = https
 
     def _prepare(self, tmpdir: Path) -> tuple[list[str], ServerInfo]:
         port = free_port()
         command = [self.python, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-        info = ServerInfo(name=self.name, endpoint_url=f"http://{LOOPBACK}:{port}", region=self.region,
-                          access_key=self.access_key, secret_key=self.secret_key)
+        scheme, ca_file, extra_env = "http", None, {}
+        if self.https:
+            cert, key = self_signed_certificate(tmpdir, LOOPBACK)
+            command += ["--ssl-cert", str(cert), "--ssl-key", str(key)]
+            scheme, ca_file = "https", str(cert)
+            extra_env["AWS_CA_BUNDLE"] = ca_file
+        info = ServerInfo(name=self.name, endpoint_url=f"{scheme}://{LOOPBACK}:{port}", region=self.region,
+                          access_key=self.access_key, secret_key=self.secret_key, ca_file=ca_file,
+                          extra_env=extra_env)
         return command, info
 
     def _child_env(self) -> dict[str, str]:
@@ -586,7 +597,8 @@ class MotoServer(_ProcessServer):
         return env
 
     def _is_ready(self, info: ServerInfo) -> bool:
-        _http_status(info.endpoint_url + "/")  # any HTTP answer means the server is serving
+        # any HTTP answer means the server is serving
+        _http_status(info.endpoint_url + "/", cafile=info.ca_file)
         return True
 
 
