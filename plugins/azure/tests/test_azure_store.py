@@ -629,3 +629,10 @@ def test_batch_failure_falls_back_to_per_key(container: str, azurite: Any,
     finally:
         lease.release()
     assert s3dlio.list(container, recursive=True) == [container + "kept"]
+
+
+def test_tls_errors_translate() -> None:
+    from s3dlio.testing.contracts import assert_tls_errors_translate
+    from s3dlio_azure.errors import translate
+
+    assert_tls_errors_translate(translate)

@@ -464,3 +464,10 @@ def test_s3_cli_on_gs(bucket: str, tmp_path: Path) -> None:
     buckets = run("list-buckets", "gs://")
     assert buckets.returncode == 0, buckets.stderr
     assert bucket.split("//")[1].rstrip("/") in buckets.stdout
+
+
+def test_tls_errors_translate() -> None:
+    from s3dlio.testing.contracts import assert_tls_errors_translate
+    from s3dlio_gcs.errors import translate
+
+    assert_tls_errors_translate(translate)

@@ -201,3 +201,10 @@ def test_anonymous_requests_are_unsigned(moto: Any, monkeypatch: pytest.MonkeyPa
     rest = s3_store(bucket)._rest
     assert rest is not None and rest._credentials() is None
     assert s3dlio.get(bucket + "public") == b"open data"  # moto serves anonymous reads
+
+
+def test_tls_errors_translate() -> None:
+    from s3dlio.testing.contracts import assert_tls_errors_translate
+    from s3dlio_s3.errors import translate
+
+    assert_tls_errors_translate(translate)

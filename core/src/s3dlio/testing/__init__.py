@@ -48,6 +48,7 @@ __all__ = [
     "use_proxy",
     "assert_failed_write_left_no_trace",
     "assert_plugin_is_lazy",
+    "assert_tls_errors_translate",
     "put_with_file_size_limit",
     "serve_handler",
 ]
@@ -58,6 +59,7 @@ _NAMES = {
     "assert_errors_translate": "s3dlio.testing.contracts",
     "assert_hookimpls_valid": "s3dlio.testing.contracts",
     "assert_plugin_is_lazy": "s3dlio.testing.contracts",
+    "assert_tls_errors_translate": "s3dlio.testing.contracts",
     "put_with_file_size_limit": "s3dlio.testing.local_faults",
     "assert_paths_agree": "s3dlio.testing.datapaths",
     "use_proxy": "s3dlio.testing.datapaths",

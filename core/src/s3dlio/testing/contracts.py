@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from s3dlio.errors import S3dlioError, StoreError
+from s3dlio.errors import S3dlioError, StoreError, TransientError
 
 __all__ = [
     "DEFAULT_FORBIDDEN",
@@ -40,6 +40,7 @@ __all__ = [
     "assert_errors_translate",
     "assert_hookimpls_valid",
     "assert_plugin_is_lazy",
+    "assert_tls_errors_translate",
     "composed_host_for",
 ]
 
@@ -203,6 +204,23 @@ def assert_errors_translate(
             err.op, err.uri, err.backend, err.status
         )
     return err
+
+
+def assert_tls_errors_translate(translate: Callable[..., StoreError],
+                                endpoint: str = "https://127.0.0.1:1") -> None:
+    """A backend's ``translate(exc, op=, uri=, endpoint=)`` must treat an untrusted
+    certificate (raised by ``ssl`` itself, as on a lean ``http.client`` path) as a
+    permanent TLS failure naming the endpoint, and a connection dropped during the TLS
+    exchange as transient: retrying cannot fix the first, and usually fixes the second."""
+    import ssl
+
+    bad_cert = translate(ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed"),
+                         op="get", uri="x://b/k", endpoint=endpoint)
+    assert isinstance(bad_cert, StoreError) and not isinstance(bad_cert, TransientError), bad_cert
+    assert "TLS failure" in str(bad_cert) and endpoint in str(bad_cert), str(bad_cert)
+    dropped = translate(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+                        op="get", uri="x://b/k", endpoint=endpoint)
+    assert isinstance(dropped, TransientError), dropped
 
 
 class PluginContractChecks:
