@@ -24,6 +24,9 @@
   :class:`FakeGcsServer`, :class:`RedirectingProxy` (:mod:`s3dlio.testing.servers`) — real
   servers on 127.0.0.1; ``pytest_plugins = ["s3dlio.testing.pytest_servers"]`` makes them
   session fixtures. :func:`serve_handler` serves a scripted ``BaseHTTPRequestHandler``.
+* :func:`assert_serves_tls`, :func:`assert_tls_round_trip`,
+  :func:`assert_untrusted_certificate_refused` (:mod:`s3dlio.testing.tls`) — a backend's
+  data paths against its emulator over https.
 
 ``pytest`` is needed only when these names are used; ``import s3dlio.testing``
 imports nothing heavy.
@@ -51,6 +54,9 @@ __all__ = [
     "assert_tls_errors_translate",
     "put_with_file_size_limit",
     "serve_handler",
+    "assert_serves_tls",
+    "assert_tls_round_trip",
+    "assert_untrusted_certificate_refused",
 ]
 
 _NAMES = {
@@ -70,6 +76,9 @@ _NAMES = {
     "FakeGcsServer": "s3dlio.testing.servers",
     "RedirectingProxy": "s3dlio.testing.servers",
     "serve_handler": "s3dlio.testing.servers",
+    "assert_serves_tls": "s3dlio.testing.tls",
+    "assert_tls_round_trip": "s3dlio.testing.tls",
+    "assert_untrusted_certificate_refused": "s3dlio.testing.tls",
 }
 
 
