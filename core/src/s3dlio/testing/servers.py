@@ -411,6 +411,21 @@ class _ProcessServer:
         #: Seconds :meth:`start` took until the server was ready (None before).
         self.startup_seconds: float | None = None
 
+    #: Serve https (subclasses that support it take ``https=`` in their constructor).
+    https: bool = False
+
+    def _tls(self, tmpdir: Path, command: list[str], flags: tuple[str, str], ca_env: str,
+             extra_env: dict[str, str]) -> str | None:
+        """With :attr:`https`: a self-signed certificate for 127.0.0.1 in ``tmpdir``, passed
+        to the server with ``flags`` (certificate, key) and trusted through ``ca_env`` in
+        ``extra_env``; returns its path (``None`` without https)."""
+        if not self.https:
+            return None
+        cert, key = self_signed_certificate(tmpdir, LOOPBACK)
+        command += [flags[0], str(cert), flags[1], str(key)]
+        extra_env[ca_env] = str(cert)
+        return str(cert)
+
     # -- to be provided by subclasses
 
     def _prepare(self, tmpdir: Path) -> tuple[list[str], ServerInfo]:
@@ -578,12 +593,9 @@ class MotoServer(_ProcessServer):
     def _prepare(self, tmpdir: Path) -> tuple[list[str], ServerInfo]:
         port = free_port()
         command = [self.python, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-        scheme, ca_file, extra_env = "http", None, {}
-        if self.https:
-            cert, key = self_signed_certificate(tmpdir, LOOPBACK)
-            command += ["--ssl-cert", str(cert), "--ssl-key", str(key)]
-            scheme, ca_file = "https", str(cert)
-            extra_env["AWS_CA_BUNDLE"] = ca_file
+        extra_env: dict[str, str] = {}
+        ca_file = self._tls(tmpdir, command, ("--ssl-cert", "--ssl-key"), "AWS_CA_BUNDLE", extra_env)
+        scheme = "https" if self.https else "http"
         info = ServerInfo(name=self.name, endpoint_url=f"{scheme}://{LOOPBACK}:{port}", region=self.region,
                           access_key=self.access_key, secret_key=self.secret_key, ca_file=ca_file,
                           extra_env=extra_env)
@@ -732,12 +744,7 @@ class AzuriteServer(_ProcessServer):
         connection_string = (f"DefaultEndpointsProtocol={scheme};AccountName={self.account_name};"
                              f"AccountKey={self.account_key};BlobEndpoint={blob_endpoint};")
         extra_env = {"AZURE_STORAGE_BLOB_ENDPOINT": blob_endpoint}
-        ca_file = None
-        if self.https:
-            cert, key = self_signed_certificate(tmpdir, LOOPBACK)
-            command += ["--cert", str(cert), "--key", str(key)]
-            ca_file = str(cert)
-            extra_env["REQUESTS_CA_BUNDLE"] = ca_file
+        ca_file = self._tls(tmpdir, command, ("--cert", "--key"), "REQUESTS_CA_BUNDLE", extra_env)
         info = ServerInfo(name=self.name, endpoint_url=endpoint, account_name=self.account_name,
                           account_key=self.account_key, connection_string=connection_string,
                           blob_endpoint=blob_endpoint, ca_file=ca_file, extra_env=extra_env)
@@ -812,12 +819,8 @@ class FakeGcsServer(_ProcessServer):
             "-log-level", "warn",
         ]
         extra_env = {"STORAGE_EMULATOR_HOST": endpoint, "GOOGLE_CLOUD_PROJECT": self.project}
-        ca_file = None
-        if self.https:
-            cert, key = self_signed_certificate(tmpdir, LOOPBACK)
-            command += ["-cert-location", str(cert), "-private-key-location", str(key)]
-            ca_file = str(cert)
-            extra_env["REQUESTS_CA_BUNDLE"] = ca_file
+        ca_file = self._tls(tmpdir, command, ("-cert-location", "-private-key-location"),
+                            "REQUESTS_CA_BUNDLE", extra_env)
         info = ServerInfo(name=self.name, endpoint_url=endpoint, ca_file=ca_file, extra_env=extra_env)
         return command, info
 
