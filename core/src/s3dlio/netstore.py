@@ -11,6 +11,8 @@ the required store methods, and inherits:
   large, so the buffer never exceeds what the object can give;
 * :meth:`put` — one PUT, or a zero-copy multipart upload above the threshold;
 * :meth:`_fill` — a response body read into a buffer with the attempt deadline checked;
+  :meth:`_read_response` — the same for a whole buffer, the connection then released
+  (or dropped), a short body an :class:`IntegrityError`;
 * :meth:`_split_read` — a large object as concurrent ranged GETs into one buffer, part 0
   taken from the response that told the size;
 * :meth:`put_stream` / :meth:`put_file` — through core's multipart writer, bounded
@@ -163,6 +165,31 @@ class NetworkStore(ObjectStore):
             if pending and close_first is not None:
                 close_first()
         return view, mv
+
+    def _read_response(self, reader: Callable[[memoryview], int | None], mv: memoryview, key: str, *,
+                       release: Callable[[], object], close: Callable[[], object],
+                       partial: bool = False, op: str = "get") -> int:
+        """Fill all of ``mv`` from a response body (``reader`` is its ``readinto``).
+
+        Read to the end, the connection goes back to its pool (``release``); a ``partial``
+        read (part 0 of a split GET, the rest fetched by ranges), a short body or any
+        failure drops it (``close``). A short body is an :class:`IntegrityError`; a
+        transport failure is translated here too, since part 0 of a split GET is read
+        outside :meth:`_call`.
+        """
+        try:
+            pos = self._fill(reader, mv, key)
+        except BaseException as exc:
+            close()
+            if isinstance(exc, Exception) and not isinstance(exc, StoreError):
+                raise self._translate(exc, op, key) from exc
+            raise
+        if pos != len(mv):
+            close()
+            raise IntegrityError(f"short body: got {pos} of {len(mv)} bytes", op=op, uri=self.uri(key),
+                                 backend=self.backend, endpoint=self.endpoint)
+        (close if partial else release)()
+        return pos
 
     def _fill(self, reader: Callable[[memoryview], int | None], mv: memoryview, key: str) -> int:
         """Fill ``mv`` with ``reader(slice)`` calls (a response's ``readinto``); return the

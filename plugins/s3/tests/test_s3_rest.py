@@ -208,3 +208,45 @@ def test_tls_errors_translate() -> None:
     from s3dlio_s3.errors import translate
 
     assert_tls_errors_translate(translate)
+
+
+def test_body_reads_release_a_finished_connection_and_drop_any_other(bucket: str) -> None:
+    """NetworkStore._read_response (every network backend's body reader): a body read to
+    its end releases the connection; a partial read, a short body or a failure closes it,
+    the short body as IntegrityError, the failure translated with the cause chained."""
+    from s3dlio.errors import IntegrityError, TransientError
+
+    store = s3_store(bucket)
+    events: list[str] = []
+
+    def reader(data: bytes, fail: BaseException | None = None) -> Any:
+        sent = [0]
+
+        def readinto(mv: memoryview) -> int:
+            if fail is not None:
+                raise fail
+            n = min(len(mv), len(data) - sent[0])
+            mv[:n] = data[sent[0]:sent[0] + n]
+            sent[0] += n
+            return n
+        return readinto
+
+    def read(data: bytes, size: int, **kwargs: Any) -> bytearray:
+        buf = bytearray(size)
+        store._read_response(reader(data, kwargs.pop("fail", None)), memoryview(buf), "k",
+                             release=lambda: events.append("release"),
+                             close=lambda: events.append("close"), **kwargs)
+        return buf
+
+    assert read(b"0123456789", 10) == b"0123456789" and events == ["release"]
+    events.clear()
+    assert read(b"0123456789", 4, partial=True) == b"0123" and events == ["close"]
+    events.clear()
+    with pytest.raises(IntegrityError, match="short body: got 5 of 10"):
+        read(b"01234", 10)
+    assert events == ["close"]
+    events.clear()
+    reset = ConnectionResetError("reset by peer")
+    with pytest.raises(TransientError) as info:
+        read(b"", 10, fail=reset, op="get_range")
+    assert info.value.__cause__ is reset and info.value.op == "get_range" and events == ["close"]

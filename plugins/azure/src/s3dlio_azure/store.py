@@ -406,15 +406,10 @@ class AzureStore(NetworkStore):
                                          op="get", uri=self.uri(key), backend="azure",
                                          endpoint=self.endpoint)
                 view, mv = BytesView.allocate(size, huge_pages=False)
-                n = self._fill(resp.readinto, mv[:got], key)
-                if n != got:
-                    mv.release()
-                    raise IntegrityError(f"short body: got {n} of {got} bytes", op="get",
-                                         uri=self.uri(key), backend="azure", endpoint=self.endpoint)
             except BaseException:
                 resp.close()
                 raise
-            resp.release()
+            self._read_response(resp.readinto, mv[:got], key, release=resp.release, close=resp.close)
             metadata = {CRC_METADATA: resp.headers.get(f"x-ms-meta-{CRC_METADATA}")}
             return view, mv, got, resp.headers.get("ETag"), metadata
 
@@ -470,22 +465,15 @@ class AzureStore(NetworkStore):
                 if exc.status_code == 416:
                     return 0  # offset at or past the end: nothing to read
                 raise
-            try:
-                got = resp.length
-                if got is None or got > length:
-                    raise IntegrityError(f"the service sent {got} bytes for a {length}-byte range",
-                                         op="get", uri=self.uri(key), backend="azure",
-                                         endpoint=self.endpoint)
-                n = self._fill(resp.readinto, buf[:got], key)
-                if n != got:
-                    raise IntegrityError(f"short body: {n} of {got} bytes", op="get",
-                                         uri=self.uri(key), backend="azure", endpoint=self.endpoint)
-                if md5:
-                    self._check_range_md5(key, buf[:got], resp)
-            except BaseException:
+            got = resp.length
+            if got is None or got > length:
                 resp.close()
-                raise
-            resp.release()
+                raise IntegrityError(f"the service sent {got} bytes for a {length}-byte range",
+                                     op="get", uri=self.uri(key), backend="azure",
+                                     endpoint=self.endpoint)
+            self._read_response(resp.readinto, buf[:got], key, release=resp.release, close=resp.close)
+            if md5:
+                self._check_range_md5(key, buf[:got], resp)
             return got
 
         return self._call("get", key, attempt, nbytes=length)

@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -327,40 +327,24 @@ class GcsStore(NetworkStore):
             return resp
         raise self._http_error(resp, f"GET {key!r}", key, op)
 
-    def _read_body(self, resp: Any, mv: memoryview, key: str, *, partial: bool = False) -> int:
+    def _read_body(self, resp: Any, mv: memoryview, key: str, *, partial: bool = False,
+                   op: str = "get") -> int:
         """Fill ``mv`` from a streaming response; the attempt deadline is checked per slice.
 
         A body read to its end hands its connection back to the pool: the lean path's
         ``release``; on the session path, urllib3's ``release_conn`` when reading went past
         urllib3 straight to http.client's ``readinto``.
         """
-        finish: Callable[[], None]
         if isinstance(resp, LeanResponse):
-            reader, finish = resp.readinto, resp.release
-        else:
-            raw = resp.raw
-            fp = getattr(raw, "_fp", None)
-            if fp is not None and hasattr(fp, "readinto"):
-                reader, finish = fp.readinto, raw.release_conn
-            else:
-                reader, finish = raw.readinto, resp.close
-        total = len(mv)
-        try:
-            pos = self._fill(reader, mv, key)
-        except StoreError:
-            resp.close()
-            raise
-        except Exception as exc:
-            resp.close()
-            raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
-        if partial or pos != total:
-            resp.close()  # the rest of the stream (if any) is fetched by other ranges
-        else:
-            finish()
-        if pos != total:
-            raise IntegrityError(f"short body: got {pos} of {total} bytes", op="get",
-                                 uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
-        return pos
+            return self._read_response(resp.readinto, mv, key, release=resp.release, close=resp.close,
+                                       partial=partial, op=op)
+        raw = resp.raw
+        fp = getattr(raw, "_fp", None)
+        if fp is not None and hasattr(fp, "readinto"):
+            return self._read_response(fp.readinto, mv, key, release=raw.release_conn, close=resp.close,
+                                       partial=partial, op=op)
+        return self._read_response(raw.readinto, mv, key, release=resp.close, close=resp.close,
+                                   partial=partial, op=op)
 
     def _check_crc(self, key: str, mv: memoryview, expected: str | None) -> None:
         if not expected or not self._gcs.verify_crc32c:
@@ -439,7 +423,7 @@ class GcsStore(NetworkStore):
                 buf[: len(data)] = data
                 return len(data)
             got = min(got, length)
-            return self._read_body(resp, buf[:got], key, partial=resp.status_code == 200)
+            return self._read_body(resp, buf[:got], key, partial=resp.status_code == 200, op="get_range")
 
         return self._call("get_range", key, attempt, nbytes=length)
 

@@ -255,7 +255,7 @@ class S3Store(NetworkStore):
                 holder[:] = [resp]
                 return None
             view, mv = BytesView.allocate(length, huge_pages=False)
-            self._read_body(resp["Body"], mv, key, length)
+            self._read_body(resp["Body"], mv, key)
             return view
 
         result = self._call("get", key, attempt)
@@ -281,7 +281,7 @@ class S3Store(NetworkStore):
         elif first is not None:
             body = first["Body"]
             etag = first.get("ETag")
-            read_first = lambda part: self._read_body(body, part, key, len(part), partial=True)  # noqa: E731
+            read_first = lambda part: self._read_body(body, part, key, partial=True)  # noqa: E731
             close_first = body.close
         view, _ = self._split_read(
             key, size, lambda offset, part: self._range_into(key, offset, part, if_match=etag),
@@ -290,56 +290,21 @@ class S3Store(NetworkStore):
 
     def _read_rest(self, resp: RestResponse, mv: memoryview, key: str, *, partial: bool = False) -> int:
         """Fill ``mv`` from a REST response (all of it, or its start when ``partial``)."""
-        try:
-            pos = self._fill(resp.readinto, mv, key)
-        except BaseException as exc:
-            resp.close()
-            if isinstance(exc, Exception) and not isinstance(exc, StoreError):
-                raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
-            raise
-        if pos != len(mv):
-            resp.close()
-            raise IntegrityError(f"short body: got {pos} of {len(mv)} bytes", op="get",
-                                 uri=self.uri(key), backend="s3", endpoint=self.endpoint)
-        if partial:
-            resp.close()  # the rest of the stream is fetched by other ranges
-        else:
-            resp.release()
-        return pos
+        return self._read_response(resp.readinto, mv, key, release=resp.release, close=resp.close,
+                                   partial=partial)
 
-    def _read_body(self, body: Any, mv: memoryview, key: str, expected: int, *,
-                   partial: bool = False) -> int:
-        """Fill ``mv`` from a streaming body; the attempt deadline is checked per slice."""
+    def _read_body(self, body: Any, mv: memoryview, key: str, *, partial: bool = False) -> int:
+        """Fill ``mv`` from a botocore streaming body; the attempt deadline is checked per slice."""
         raw = getattr(body, "_raw_stream", body)
         fp = getattr(raw, "_fp", None)
         headers = getattr(raw, "headers", {}) or {}
-        direct = fp is not None and hasattr(fp, "readinto") and not headers.get("content-encoding")
-        reader = fp.readinto if direct and fp is not None else raw.readinto
-        total = len(mv)
-        try:
-            pos = self._fill(reader, mv, key)
-        except StoreError:
-            body.close()
-            raise
-        except Exception as exc:
-            body.close()
-            raise translate(exc, op="get", uri=self.uri(key), endpoint=self.endpoint) from exc
-        if partial:
-            body.close()  # the rest of the stream is fetched by other ranges
-            if pos != total:
-                raise IntegrityError(f"short body: {pos} of {total} bytes", op="get",
-                                     uri=self.uri(key), backend="s3")
-            return pos
-        if pos != expected:
-            body.close()
-            raise IntegrityError(f"short body: got {pos} of {expected} bytes (Content-Length)",
-                                 op="get", uri=self.uri(key), backend="s3",
-                                 endpoint=self.endpoint)
-        if direct:
-            # We read past urllib3 straight from http.client; give the (fully read)
-            # connection back to the pool for the next request.
-            raw.release_conn()
-        return pos
+        if fp is not None and hasattr(fp, "readinto") and not headers.get("content-encoding"):
+            # Read past urllib3 straight from http.client; the fully read connection then
+            # goes back to urllib3's pool.
+            return self._read_response(fp.readinto, mv, key, release=raw.release_conn, close=body.close,
+                                       partial=partial)
+        return self._read_response(raw.readinto, mv, key, release=_nothing, close=body.close,
+                                   partial=partial)
 
     def _range_into(self, key: str, offset: int, buf: memoryview, *, if_match: str | None = None) -> int:
         client, bucket = self._client, self.bucket
@@ -362,7 +327,7 @@ class S3Store(NetworkStore):
                     return 0  # offset at or past the end: nothing to read
                 raise
             got = int(resp["ContentLength"])
-            return self._read_body(resp["Body"], buf[:got], key, got)
+            return self._read_body(resp["Body"], buf[:got], key)
 
         return self._call("get", key, attempt, nbytes=length)
 
@@ -381,17 +346,13 @@ class S3Store(NetworkStore):
     # ----------------------------------------------------------------- writes
     def _put_single(self, key: str, data: memoryview) -> None:
         client, bucket, rest = self._client, self.bucket, self._rest
-        if rest is not None:
-            self._with_checksum(
-                "put", key, data,
-                lambda extra: rest.put(key, data, checksum_crc32c=extra.get("ChecksumCRC32C")),
-                nbytes=len(data))
-            return
-        self._with_checksum(
-            "put", key, data,
-            lambda extra: client.put_object(Bucket=bucket, Key=key, Body=self._body(data), **extra),
-            nbytes=len(data),
-        )
+
+        def send(extra: dict[str, Any]) -> Any:
+            if rest is not None:
+                return rest.put(key, data, checksum_crc32c=extra.get("ChecksumCRC32C"))
+            return client.put_object(Bucket=bucket, Key=key, Body=self._body(data), **extra)
+
+        self._with_checksum("put", key, data, send, nbytes=len(data))
 
     # --------------------------------------------------------------- multipart
     def create_upload(self, key: str, *, content_type: str | None = None) -> str:
@@ -611,6 +572,10 @@ class S3Store(NetworkStore):
             out.append({"name": b["Name"], "uri": f"{base}{b['Name']}/",
                         "creation_date": format_rfc3339(created)})
         return out
+
+
+def _nothing() -> None:
+    """A body read through urllib3 releases its connection itself at the end."""
 
 
 def _rest_length(resp: RestResponse, uri: str) -> int:
