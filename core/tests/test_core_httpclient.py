@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from s3dlio.httpclient import ConnectionPool, error_fields, proxy_applies
+from s3dlio.httpclient import ConnectionPool, error_fields, proxy_applies, reachable_directly
 from s3dlio.testing import serve_handler, use_proxy
 
 
@@ -34,6 +34,14 @@ def test_proxy_applies(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not proxy_applies("http://s3.example.com"), "only the scheme's proxy applies"
     use_proxy(monkeypatch, "http://127.0.0.1:3128", no_proxy="example.com")
     assert not proxy_applies("https://s3.example.com")
+
+
+def test_reachable_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_proxy(monkeypatch, None)
+    assert reachable_directly("https://s3.example.com") and reachable_directly("http://127.0.0.1:9000")
+    assert not reachable_directly("ftp://s3.example.com") and not reachable_directly("http:///path")
+    use_proxy(monkeypatch, "http://127.0.0.1:3128")
+    assert not reachable_directly("https://s3.example.com"), "a proxy applies"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

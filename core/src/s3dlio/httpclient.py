@@ -16,8 +16,8 @@ with ``readinto`` into the caller's buffer — and keep the SDK for everything e
   spending a retry of core's policy — nothing was processed.
 * TLS: the CA bundle requests would use (``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``,
   else certifi's), or an explicit one; ``verify=False`` turns verification off.
-* :func:`proxy_applies` tells whether an environment proxy applies to an endpoint (the
-  pool does not speak to proxies: callers keep the SDK there).
+* :func:`reachable_directly` tells whether the pool can serve an endpoint (http(s), no
+  environment proxy applying — :func:`proxy_applies`; callers keep the SDK otherwise).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
 
-__all__ = ["ConnectionPool", "RestResponse", "error_fields", "proxy_applies", "ssl_context", "tls_failure"]
+__all__ = ["ConnectionPool", "RestResponse", "error_fields", "proxy_applies", "reachable_directly",
+           "ssl_context", "tls_failure"]
 
 _STALE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, http.client.RemoteDisconnected,
           http.client.BadStatusLine)
@@ -59,6 +60,15 @@ def tls_failure(exc: BaseException) -> bool:
     return isinstance(exc, ssl.SSLError) and not isinstance(
         exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLWantReadError, ssl.SSLWantWriteError,
               ssl.SSLSyscallError))
+
+
+def reachable_directly(endpoint: str) -> bool:
+    """Whether a :class:`ConnectionPool` can serve ``endpoint``: an ``http(s)`` URL with a
+    host, and no environment proxy applying to it (the pool does not speak to proxies)."""
+    parts = urllib.parse.urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    return not proxy_applies(endpoint)
 
 
 def proxy_applies(endpoint: str) -> bool:

@@ -33,7 +33,7 @@ import urllib.parse
 from collections.abc import Mapping
 from email.message import Message
 
-from s3dlio.httpclient import ConnectionPool, RestResponse, error_fields, proxy_applies
+from s3dlio.httpclient import ConnectionPool, RestResponse, error_fields, reachable_directly
 
 __all__ = ["API_VERSION", "BlobRest", "BlobRestError", "RestResponse", "rest_usable"]
 
@@ -77,12 +77,7 @@ def rest_usable(endpoint: str, kind: str) -> bool:
     that a proxy from the environment applies to (requests honours ``HTTPS_PROXY`` /
     ``NO_PROXY``; this client does not speak to proxies).
     """
-    if kind not in ("connection_string", "key", "sas", "anonymous"):
-        return False
-    parts = urllib.parse.urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    return not proxy_applies(endpoint)
+    return kind in ("connection_string", "key", "sas", "anonymous") and reachable_directly(endpoint)
 
 
 class _Clock:

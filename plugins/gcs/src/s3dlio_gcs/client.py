@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3dlio.engines.pool import cpu_count
 from s3dlio.errors import PermissionDeniedError, StoreError
-from s3dlio_gcs.rest import GcsRest, ca_bundle, rest_usable
+from s3dlio_gcs.rest import GcsRest, rest_usable
 
 if TYPE_CHECKING:
     from s3dlio.retry import RetrySettings
@@ -189,8 +189,7 @@ def _make(cfg: ClientConfig) -> GcsClient:
     if cfg.gcs.rest_data_path and rest_usable(gcs_client.api_base):
         gcs_client.lean = GcsRest(gcs_client.api_base, creds, session._auth_request,
                                   connect_timeout=cfg.retry.connect_timeout_secs,
-                                  read_timeout=cfg.retry.read_timeout_secs, max_idle=pool,
-                                  verify=ca_bundle())
+                                  read_timeout=cfg.retry.read_timeout_secs, max_idle=pool)
     return gcs_client
 
 

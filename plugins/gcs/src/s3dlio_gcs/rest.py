@@ -29,7 +29,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from s3dlio.httpclient import ConnectionPool, RestResponse, proxy_applies
+from s3dlio.httpclient import ConnectionPool, RestResponse, reachable_directly
 
 __all__ = ["GcsRest", "LeanResponse", "rest_usable"]
 
@@ -39,17 +39,8 @@ _MTLS_ENV = "GOOGLE_API_USE_CLIENT_CERTIFICATE"
 def rest_usable(api_base: str) -> bool:
     """Whether the lean path can serve ``api_base``: plain http(s), no environment proxy,
     no client certificates (the session's mTLS channel would be bypassed)."""
-    parts = urllib.parse.urlsplit(api_base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if os.environ.get(_MTLS_ENV, "").strip().lower() == "true":
-        return False
-    return not proxy_applies(api_base)
-
-
-def ca_bundle() -> str | None:
-    """The CA bundle ``requests`` would trust from the environment (else the default)."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+    mtls = os.environ.get(_MTLS_ENV, "").strip().lower() == "true"
+    return not mtls and reachable_directly(api_base)
 
 
 class LeanResponse:

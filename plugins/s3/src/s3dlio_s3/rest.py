@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from email.message import Message
 from typing import Any
 
-from s3dlio.httpclient import ConnectionPool, RestResponse, error_fields, proxy_applies
+from s3dlio.httpclient import ConnectionPool, RestResponse, error_fields, reachable_directly
 
 __all__ = ["EMPTY_SHA256", "S3Rest", "rest_usable", "sigv4_authorization"]
 
@@ -41,10 +41,7 @@ UNSIGNED = "UNSIGNED-PAYLOAD"
 def rest_usable(endpoint_url: str, *, follow_redirects: bool) -> bool:
     """Whether the REST path can serve a store: not while following redirects (the
     botocore path replays bodies across hops) nor through an environment proxy."""
-    parts = urllib.parse.urlsplit(endpoint_url)
-    if follow_redirects or parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    return not proxy_applies(endpoint_url)
+    return not follow_redirects and reachable_directly(endpoint_url)
 
 
 def _quote(text: str, safe: str = "") -> str:
