@@ -55,11 +55,6 @@ class LeanResponse:
         self.headers = rest.headers
         """The response headers (``email.message.Message``: case-insensitive ``get``)."""
 
-    @property
-    def length(self) -> int | None:
-        """``Content-Length`` of the body, ``None`` when chunked."""
-        return self._rest.length
-
     def readinto(self, buf: memoryview) -> int:
         return self._rest.readinto(buf)
 
@@ -102,8 +97,7 @@ class GcsRest:
     def __init__(self, api_base: str, credentials: Any, auth_request: Any, *,
                  connect_timeout: float = 10.0, read_timeout: float = 60.0, max_idle: int = 64,
                  verify: bool | str | None = None) -> None:
-        parts = urllib.parse.urlsplit(api_base.rstrip("/"))
-        self.api_base = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        parts = urllib.parse.urlsplit(api_base)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self.pool = ConnectionPool(self._origin, connect_timeout=connect_timeout,
                                    read_timeout=read_timeout, max_idle=max_idle, verify=verify)
@@ -113,7 +107,7 @@ class GcsRest:
     def request(self, method: str, url: str, params: Mapping[str, str], headers: Mapping[str, str],
                 body: memoryview | bytes | Iterable[bytes | memoryview] | None = None,
                 length: int = 0) -> LeanResponse:
-        """Send ``method url?params`` (``url`` under :attr:`api_base`); ``length`` is the
+        """Send ``method url?params`` (``url`` under the API base); ``length`` is the
         body's size (an iterable body is sent as it is, framed by ``Content-Length``)."""
         if not url.startswith(self._origin):
             raise ValueError(f"{url!r} is not under {self._origin!r}")
@@ -141,10 +135,6 @@ class GcsRest:
 
 
 def _anonymous(credentials: Any) -> bool:
-    if credentials is None:
-        return True
-    try:
-        from google.auth.credentials import AnonymousCredentials
-    except ImportError:  # pragma: no cover - google-auth is a dependency
-        return False
-    return isinstance(credentials, AnonymousCredentials)
+    from google.auth.credentials import AnonymousCredentials
+
+    return credentials is None or isinstance(credentials, AnonymousCredentials)

@@ -308,7 +308,8 @@ class GcsStore(NetworkStore):
     # ------------------------------------------------------------------ reads
     def _open(self, key: str, *, start: int | None = None, end: int | None = None,
               generation: str | None = None, op: str = "get") -> Any:
-        """A streaming media GET (``requests.Response``); non-2xx answers raise typed errors."""
+        """A streaming media GET (a :class:`LeanResponse`, or the session's ``requests.Response``);
+        non-2xx answers raise typed errors."""
         params: dict[str, str] = {"alt": "media"}
         if generation:
             params["ifGenerationMatch"] = generation
