@@ -4,7 +4,7 @@ Started by :class:`s3dlio_oplog.procwriter.ProcessWriter` as
 ``python -m s3dlio_oplog.helper FD EXTENDED LEVEL WBUFCAP FLUSH_SECS``. It continues the
 already opened log file ``FD`` (header written by the parent) and reads messages from
 stdin: a 4-byte little-endian length, then ``marshal`` data —
-``("rows", first_idx, client_id, offset_ns, fb_offset_ns, [raw rows])`` or
+``("rows", first_idx, client_id, offset_ns, [raw rows])`` or
 ``("end", dropped)``. Frames are cut at ``WBUFCAP`` bytes or ``FLUSH_SECS`` after the
 previous frame. On ``end`` — or end of file, i.e. the application died — it writes the
 last frame (and trailer), prints its counters as one JSON line on stdout and exits.
@@ -75,11 +75,11 @@ def main(argv: list[str]) -> int:
             if msg[0] == "end":
                 dropped = int(msg[1])
                 break
-            _, idx, client_id, offset, fb_offset, rows = msg
+            _, idx, client_id, offset, rows = msg
             received += len(rows)
             if error is None:
                 try:
-                    sink.write_raw(rows, idx, client_id, offset, fb_offset)
+                    sink.write_raw(rows, idx, client_id, offset)
                     buffered_rows += len(rows)
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"

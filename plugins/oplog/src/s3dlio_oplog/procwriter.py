@@ -98,8 +98,7 @@ class ProcessWriter(DrainingThread):
             return
         offset = time.time_ns() - time.perf_counter_ns() + self.clock_offset_ns
         try:
-            # First-byte stamps are on the same monotonic clock as start and end.
-            self._message(("rows", self._next_idx, self.client_id, offset, offset, batch))
+            self._message(("rows", self._next_idx, self.client_id, offset, batch))
         except (OSError, ValueError) as exc:
             self._fail(f"helper process gone: {type(exc).__name__}: {exc}")
             self.writer_failed += len(batch)

@@ -171,13 +171,12 @@ class TsvZstdSink(_FramedSink):
         self._size = size
 
 
-    def write_raw(self, items: Sequence[tuple[Any, ...]], idx: int, client_id: str, offset_ns: int,
-                  fb_offset_ns: int = 0) -> int:
+    def write_raw(self, items: Sequence[tuple[Any, ...]], idx: int, client_id: str, offset_ns: int) -> int:
         """Fast path of the live writer: format recorder tuples directly; return the next ``idx``.
 
-        ``items`` hold ``(lane, op, n, bytes, endpoint, file, error, start, first_byte, end)``;
-        ``offset_ns`` is added to ``start``/``end``, ``fb_offset_ns`` to ``first_byte`` (its clock
-        may differ), which is then clamped into ``[start, end]``.
+        ``items`` hold ``(lane, op, n, bytes, endpoint, file, error, start, first_byte, end)``,
+        the three times on one monotonic clock: ``offset_ns`` (to the wall clock) is added to
+        each, and ``first_byte`` is clamped into ``[start, end]``.
         """
         if self.extended:
             rows = []
@@ -186,7 +185,7 @@ class TsvZstdSink(_FramedSink):
                 st += offset_ns
                 en += offset_ns
                 if fb is not None:
-                    fb = min(max(fb + fb_offset_ns, st), en)
+                    fb = min(max(fb + offset_ns, st), en)
                 rows.append(OpRecord(idx, lane, op, client_id, n, nbytes, ep, file, err, st, fb,
                                      en if fb is not None else None, en, en - st, 0))
                 idx += 1
@@ -220,7 +219,7 @@ class TsvZstdSink(_FramedSink):
             if fb is None:
                 ft = ""
             else:
-                fb += fb_offset_ns
+                fb += offset_ns
                 if fb < st:
                     fb = st
                 elif fb > en:

@@ -116,8 +116,7 @@ class OplogWriter(DrainingThread):
                 continue
             try:
                 if raw is not None:
-                    offset = self._offset()  # first-byte stamps share the monotonic clock
-                    self._next_idx = raw(chunk, self._next_idx, self.client_id, offset, offset)
+                    self._next_idx = raw(chunk, self._next_idx, self.client_id, self._offset())
                 else:
                     sink.write_rows(self._records(chunk))
             except Exception as exc:
