@@ -287,9 +287,8 @@ class PatternCRC:
         return self._rows
 
     def fallback(self, data: np.ndarray) -> int:
-        """The CRC read from the bytes (single-block streams)."""
+        """The CRC read from the bytes (blocks under 64 KiB, where that is cheaper, or a
+        stream of another layout)."""
         if self.spec is IEEE:
             return zlib.crc32(data.data) & _MASK32  # C, releases the GIL
         return crc32c(data)
-
-    crc32c = crc  # the name callers of the CRC-32C-only version used
