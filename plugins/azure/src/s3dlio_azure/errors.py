@@ -155,10 +155,8 @@ def translate(exc: BaseException, *, op: str, uri: str, endpoint: str, sas: bool
         return StoreTimeoutError(f"timed out talking to {endpoint}: {exc}", **fields)
     if isinstance(exc, ConnectionError):
         return TransientError(f"connection to {endpoint} failed: {exc}", **fields)
-    import ssl
-
-    if isinstance(exc, ssl.SSLError):  # dropped during the TLS exchange (tls_failure said no)
-        return TransientError(f"TLS connection to {endpoint} dropped: {exc}", **fields)
+    if isinstance(exc, OSError):  # the REST path's socket errors (a TLS exchange cut short too)
+        return TransientError(f"I/O error talking to {endpoint}: {exc}", **fields)
     if isinstance(exc, ValueError) and "https" in str(exc).lower() and "token" in str(exc).lower():
         return PermissionDeniedError(f"{exc} (Microsoft Entra ID tokens need an https endpoint)",
                                      **fields)
