@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     steady: dict[str, Any] = {}
     if args.steady:
-        from s3dlio import recording
+        from s3dlio.store import recording
         from s3dlio_oplog import api
 
         s3dlio.init_op_log(os.path.join(log_dir, "run0.tsv.zst"))
@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return t1 - t0, t2 - t0, rows
 
     def run_steady(with_log: bool) -> tuple[float, float, int]:
-        from s3dlio import recording
-
+        from s3dlio.store import recording
         rec = steady["rec"]
         before = rec.accepted
         recording.install_recorder(rec if with_log else None)
@@ -177,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def components(uri: str, rounds: int = 30, n: int = 2000) -> dict[str, float]:
     """Per-op costs in microseconds (minimum over ``rounds``; robust to a busy machine)."""
-    from s3dlio import recording
-    from s3dlio.runtime import resolve
+    from s3dlio.plugin.runtime import resolve
+    from s3dlio.store import recording
     from s3dlio_oplog.recorder import OpLogRecorder
     from s3dlio_oplog.sinks import TsvZstdSink
     from s3dlio_oplog.writer import OplogWriter

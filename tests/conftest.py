@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 
 
 @pytest.fixture(autouse=True)

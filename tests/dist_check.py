@@ -80,7 +80,7 @@ try:
 except Exception as exc:
     out["errors"].append(f"s3dlio.testing: {type(exc).__name__}: {exc}")
 try:
-    from s3dlio.runtime import runtime
+    from s3dlio.plugin.runtime import runtime
     out["schemes"] = runtime().host.backends.schemes()
     out["reports"] = [r.to_dict() for r in runtime().host.report()]
 except Exception as exc:

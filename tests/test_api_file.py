@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import (
     BackendNotFoundError,
     InvalidPathError,
     NotFoundError,
     StoreError,
 )
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_posix")

@@ -29,7 +29,7 @@ Run = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
     """``cli("ls", uri)`` → ``(exit_code, stdout, stderr)``; environment restored afterwards."""
-    from s3dlio.runtime import reset
+    from s3dlio.plugin.runtime import reset
 
     monkeypatch.chdir(tmp_path)  # no stray ./.env or ./s3dlio.toml
     saved = dict(os.environ)
@@ -365,8 +365,8 @@ def test_download_missing_is_exit_4(cli: Run, tmp_path: Path) -> None:
 @needs_file
 def test_download_refuses_dotdot_keys(cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # file:// itself rejects '..' in keys, so a store that lists such a key is simulated.
-    from s3dlio import transfer
-    from s3dlio.runtime import resolve
+    from s3dlio.api import transfer
+    from s3dlio.plugin.runtime import resolve
     from s3dlio.store import ObjectStore
 
     s3dlio.put_bytes("file://" + str(tmp_path / "s" / "ok.txt"), b"ok")
@@ -449,7 +449,7 @@ def test_delete_pattern_nothing_matched_is_exit_4(cli: Run, data: str) -> None:
 
 @needs_file
 def test_delete_failures_exit_3(cli: Run, data: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from s3dlio.runtime import resolve
+    from s3dlio.plugin.runtime import resolve
 
     store, _ = resolve(data + "/")
     real = store.delete_many
@@ -499,8 +499,8 @@ def test_plugins(cli: Run) -> None:
 
 
 def test_plugins_check_fails_on_broken_plugin(cli: Run) -> None:
-    from s3dlio.plugins import EntryPointInfo, PluginHost
-    from s3dlio.runtime import Runtime, install
+    from s3dlio.plugin.host import EntryPointInfo, PluginHost
+    from s3dlio.plugin.runtime import Runtime, install
 
     broken = EntryPointInfo(name="broken", value="s3dlio_no_such_module_xyz", distribution="broken-dist")
     previous = install(Runtime(PluginHost(entry_points=[broken])))
@@ -532,8 +532,8 @@ def test_config_show_redacts_secrets(cli: Run, monkeypatch: pytest.MonkeyPatch) 
     import attrs
 
     from s3dlio.config import setting
-    from s3dlio.plugins import PluginHost, module_plugin
-    from s3dlio.runtime import Runtime, install
+    from s3dlio.plugin.host import PluginHost, module_plugin
+    from s3dlio.plugin.runtime import Runtime, install
 
     @attrs.define
     class VaultSettings:
@@ -562,8 +562,8 @@ def test_bad_config_file_is_exit_5(cli: Run, tmp_path: Path) -> None:
 
 def test_plugin_command_appears_in_help_and_runs(cli: Run) -> None:
     from s3dlio.cli.registry import CommandSpec
-    from s3dlio.plugins import PluginHost, module_plugin
-    from s3dlio.runtime import Runtime, install
+    from s3dlio.plugin.host import PluginHost, module_plugin
+    from s3dlio.plugin.runtime import Runtime, install
 
     def register(cli: Any) -> None:
         cli.register(CommandSpec("hello", factory=f"{__name__}:HelloCommand", help="say hello"))

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError
-from s3dlio.multi_endpoint import (
+from s3dlio.store.multi_endpoint import (
     MultiEndpointStore,
     create_multi_endpoint_store,
     create_multi_endpoint_store_from_env,

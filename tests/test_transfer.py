@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 import s3dlio
-from s3dlio import transfer
+from s3dlio.api import transfer
 from s3dlio.bytesview import BytesView
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError
 from s3dlio.store import ListPage, ObjectMeta, ObjectStore
@@ -74,7 +74,7 @@ class ToyStore(ObjectStore):
 @pytest.fixture
 def toy(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """Serve ``toy://`` from :class:`ToyStore` in the process runtime; return its data dict."""
-    from s3dlio.runtime import runtime
+    from s3dlio.plugin.runtime import runtime
 
     rt = runtime()
     monkeypatch.setitem(rt._classes, "toy", ToyStore)

@@ -10,7 +10,7 @@ import pytest
 import s3dlio_toystore
 from s3dlio_toystore import make_host
 
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 
 
 @pytest.fixture(autouse=True)

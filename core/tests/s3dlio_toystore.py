@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 from s3dlio import hookimpl
 from s3dlio.bytesview import BytesView
 from s3dlio.errors import InvalidPathError, NotFoundError
-from s3dlio.plugins import PluginHost
-from s3dlio.registry import BackendSpec
+from s3dlio.plugin.host import PluginHost
+from s3dlio.plugin.registry import BackendSpec
 from s3dlio.store import ListPage, ObjectMeta, ObjectStore
 
 _DATA: dict[str, dict[str, tuple[bytes, float]]] = {}

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from s3dlio.crc32c_math import POLY, crc32c_combine, gf2_apply, zeros_operator
+from s3dlio.engines.crc32c_math import POLY, crc32c_combine, gf2_apply, zeros_operator
 
 
 def _crc32c(data: bytes, crc: int = 0) -> int:
@@ -43,7 +43,7 @@ def test_operators_serve_any_polynomial() -> None:
     """zlib's CRC-32 (another reflected polynomial) combines through the same class."""
     import zlib
 
-    from s3dlio.crc32c_math import CrcOperators
+    from s3dlio.engines.crc32c_math import CrcOperators
 
     ieee = CrcOperators(0xEDB88320)
     rng = random.Random(7)
@@ -56,7 +56,7 @@ def test_power_of_two_operators_grown_from_many_threads() -> None:
     """Threads asking for large operators at once must each get 2**j zero bytes at index j."""
     import threading
 
-    from s3dlio.crc32c_math import CrcOperators
+    from s3dlio.engines.crc32c_math import CrcOperators
 
     shared, reference = CrcOperators(POLY), CrcOperators(POLY)
     barrier = threading.Barrier(8)

@@ -1,4 +1,4 @@
-"""s3dlio.httpclient: error documents, proxies, the pool against a loopback server."""
+"""s3dlio.store.httpclient: error documents, proxies, the pool against a loopback server."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from s3dlio.httpclient import ConnectionPool, error_fields, proxy_applies, reachable_directly
+from s3dlio.store.httpclient import ConnectionPool, error_fields, proxy_applies, reachable_directly
 from s3dlio.testing import serve_handler, use_proxy
 
 
@@ -87,7 +87,7 @@ def test_pool_reuses_connections_and_reads_into_the_callers_buffer(echo: str) ->
 def test_tls_failure_tells_permanent_from_dropped() -> None:
     import ssl
 
-    from s3dlio.httpclient import tls_failure
+    from s3dlio.store.httpclient import tls_failure
 
     assert tls_failure(ssl.SSLCertVerificationError(1, "certificate verify failed"))
     assert tls_failure(ssl.SSLError(1, "wrong version number"))

@@ -23,11 +23,11 @@ def test_import_composes_nothing_and_imports_nothing_heavy() -> None:
     result = probe(
         "import sys, json\n"
         "import s3dlio\n"
-        "import s3dlio.runtime as rt\n"
+        "import s3dlio.plugin.runtime as rt\n"
         "top = {m.split('.')[0] for m in sys.modules}\n"
         f"heavy = [m for m in {HEAVY!r} if m in top]\n"
         "print(json.dumps({'heavy': heavy, 'composed': rt._runtime is not None,\n"
-        "  'pluggy': 'pluggy' in sys.modules, 'plugins': 's3dlio.plugins' in sys.modules,\n"
+        "  'pluggy': 'pluggy' in sys.modules, 'plugins': 's3dlio.plugin.host' in sys.modules,\n"
         "  'api': 's3dlio.api' in sys.modules, 'version': s3dlio.__version__}))\n"
     )
     assert result["heavy"] == []
@@ -42,7 +42,7 @@ def test_first_access_loads_the_api() -> None:
         "import sys, json, s3dlio\n"
         "fn = s3dlio.get\n"
         "print(json.dumps({'api': 's3dlio.api' in sys.modules, 'name': fn.__module__,\n"
-        "  'composed': __import__('s3dlio.runtime').runtime._runtime is not None}))\n"
+        "  'composed': __import__('s3dlio.plugin.runtime').plugin.runtime._runtime is not None}))\n"
     )
     assert result == {"api": True, "name": "s3dlio.api", "composed": False}
 

@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 import pytest
 from s3dlio_toystore import _DATA, _LOCK, MemoryStore
 
-from s3dlio import runtime as rt
 from s3dlio.errors import IntegrityError, StoreError, TransientError
-from s3dlio.multipart import MultipartUploadWriter, _part_size_for, check_part_list, upload_buffer
+from s3dlio.plugin import runtime as rt
 from s3dlio.store import Capability, UploadPart
+from s3dlio.store.multipart import MultipartUploadWriter, _part_size_for, check_part_list, upload_buffer
 
 KiB = 1024
 

@@ -14,7 +14,6 @@ import s3dlio_toystore
 from s3dlio_toystore import MemoryStore, make_host
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.cli.registry import CommandRegistry, CommandSpec
 from s3dlio.config import ConfigWarning, setting
 from s3dlio.errors import (
@@ -24,9 +23,9 @@ from s3dlio.errors import (
     PluginError,
     PluginLoadError,
 )
-from s3dlio.middleware import StoreWrapper
-from s3dlio.plugins import EntryPointInfo, module_plugin
-from s3dlio.registry import (
+from s3dlio.plugin import runtime as rt
+from s3dlio.plugin.host import EntryPointInfo, module_plugin
+from s3dlio.plugin.registry import (
     AdapterSpec,
     BackendSpec,
     FormatSpec,
@@ -34,6 +33,7 @@ from s3dlio.registry import (
     MiddlewareSpec,
     OplogSinkSpec,
 )
+from s3dlio.store.middleware import StoreWrapper
 
 HERE = __name__
 
@@ -299,7 +299,7 @@ def test_middleware_order_from_config(installed: Any) -> None:
 
 
 def test_core_concurrency_limit_middleware(installed: Any) -> None:
-    from s3dlio.middleware import ConcurrencyLimit
+    from s3dlio.store.middleware import ConcurrencyLimit
 
     installed(make_host(("toystore", s3dlio_toystore)))
     assert ConcurrencyLimit not in chain(rt.resolve("mem://x/a")[0])  # off by default

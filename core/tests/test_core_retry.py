@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from s3dlio import recording
 from s3dlio.errors import (
     IntegrityError,
     NotFoundError,
@@ -16,7 +15,8 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
-from s3dlio.retry import RetryPolicy, RetryQuota, RetrySettings, is_retryable
+from s3dlio.store import recording
+from s3dlio.store.retry import RetryPolicy, RetryQuota, RetrySettings, is_retryable
 
 
 def _policy(**overrides: Any) -> tuple[RetryPolicy, list[float]]:

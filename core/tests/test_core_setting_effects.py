@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -24,7 +24,8 @@ def clean_runtime() -> Iterator[None]:
 def test_log_level_sends_s3dlio_records_to_stderr(
     clean_runtime: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from s3dlio import _logging, configure  # _logging installs the library's NullHandler
+    from s3dlio import log as _logging
+    from s3dlio.api import configure  # _logging installs the library's NullHandler
 
     assert _logging.get_logger
     logger = logging.getLogger("s3dlio")
@@ -59,7 +60,7 @@ def test_rt_threads_sizes_the_async_executor(clean_runtime: None, monkeypatch: p
 
 _FAULTS_PROBE = r"""
 import resource
-from s3dlio import runtime
+from s3dlio.plugin import runtime
 runtime.runtime()
 def round_():
     keep = [bytearray(8 << 20) for _ in range(16)]  # 128 MiB alive at once, like a get_many result

@@ -13,7 +13,7 @@ import s3dlio_toystore
 
 import s3dlio.testing as kit
 from s3dlio.errors import NotFoundError
-from s3dlio.plugins import module_plugin
+from s3dlio.plugin.host import module_plugin
 from s3dlio.testing import (
     PluginContractChecks,
     assert_errors_translate,
@@ -67,7 +67,7 @@ def plugin_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     (tmp_path / f"{heavy}.py").write_text("LOADED = True\n")
     plugin_src = """
         import s3dlio
-        from s3dlio.registry import BackendSpec
+        from s3dlio.plugin.registry import BackendSpec
         {top}
 
         @s3dlio.hookimpl

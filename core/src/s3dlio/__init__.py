@@ -20,7 +20,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from s3dlio import errors as _errors
-from s3dlio._lazy import resolve_served
 from s3dlio._version import __version__
 from s3dlio.bytesview import BytesView as BytesView
 from s3dlio.errors import (
@@ -95,60 +94,10 @@ from s3dlio.errors import (
 from s3dlio.errors import (
     UnsupportedOperationError as UnsupportedOperationError,
 )
-from s3dlio.hookspecs import hookimpl as hookimpl
+from s3dlio.plugin.exports import resolve_served
+from s3dlio.plugin.hookspecs import hookimpl as hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
-    from s3dlio.aio import (
-        ObjectMetadata as ObjectMetadata,
-    )
-    from s3dlio.aio import (
-        delete_async as delete_async,
-    )
-    from s3dlio.aio import (
-        download_async as download_async,
-    )
-    from s3dlio.aio import (
-        exists_async as exists_async,
-    )
-    from s3dlio.aio import (
-        get_async as get_async,
-    )
-    from s3dlio.aio import (
-        get_into_async as get_into_async,
-    )
-    from s3dlio.aio import (
-        get_many_async as get_many_async,
-    )
-    from s3dlio.aio import (
-        get_many_stats_async as get_many_stats_async,
-    )
-    from s3dlio.aio import (
-        get_range_async as get_range_async,
-    )
-    from s3dlio.aio import (
-        head_async as head_async,
-    )
-    from s3dlio.aio import (
-        list_async as list_async,
-    )
-    from s3dlio.aio import (
-        mkdir_async as mkdir_async,
-    )
-    from s3dlio.aio import (
-        put_bytes_async as put_bytes_async,
-    )
-    from s3dlio.aio import (
-        put_many_async as put_many_async,
-    )
-    from s3dlio.aio import (
-        stat_async as stat_async,
-    )
-    from s3dlio.aio import (
-        stat_many_async as stat_many_async,
-    )
-    from s3dlio.aio import (
-        upload_async as upload_async,
-    )
     from s3dlio.api import (
         abort_incomplete_uploads as abort_incomplete_uploads,
     )
@@ -221,55 +170,106 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from s3dlio.api import (
         stat_object as stat_object,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.aio import (
+        ObjectMetadata as ObjectMetadata,
+    )
+    from s3dlio.api.aio import (
+        delete_async as delete_async,
+    )
+    from s3dlio.api.aio import (
+        download_async as download_async,
+    )
+    from s3dlio.api.aio import (
+        exists_async as exists_async,
+    )
+    from s3dlio.api.aio import (
+        get_async as get_async,
+    )
+    from s3dlio.api.aio import (
+        get_into_async as get_into_async,
+    )
+    from s3dlio.api.aio import (
+        get_many_async as get_many_async,
+    )
+    from s3dlio.api.aio import (
+        get_many_stats_async as get_many_stats_async,
+    )
+    from s3dlio.api.aio import (
+        get_range_async as get_range_async,
+    )
+    from s3dlio.api.aio import (
+        head_async as head_async,
+    )
+    from s3dlio.api.aio import (
+        list_async as list_async,
+    )
+    from s3dlio.api.aio import (
+        mkdir_async as mkdir_async,
+    )
+    from s3dlio.api.aio import (
+        put_bytes_async as put_bytes_async,
+    )
+    from s3dlio.api.aio import (
+        put_many_async as put_many_async,
+    )
+    from s3dlio.api.aio import (
+        stat_async as stat_async,
+    )
+    from s3dlio.api.aio import (
+        stat_many_async as stat_many_async,
+    )
+    from s3dlio.api.aio import (
+        upload_async as upload_async,
+    )
+    from s3dlio.api.configure import (
         configure_retries as configure_retries,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         configure_s3 as configure_s3,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         configure_tokio_threads as configure_tokio_threads,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         gcs_get_channel_count as gcs_get_channel_count,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         gcs_get_rapid_mode as gcs_get_rapid_mode,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         gcs_query_rapid_bucket as gcs_query_rapid_bucket,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         gcs_set_channel_count as gcs_set_channel_count,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         gcs_set_rapid_mode as gcs_set_rapid_mode,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         init_logging as init_logging,
     )
-    from s3dlio.configure import (
+    from s3dlio.api.configure import (
         parse_s3_uri_full as parse_s3_uri_full,
     )
-    from s3dlio.multi_endpoint import (
+    from s3dlio.api.transfer import download as download
+    from s3dlio.api.transfer import upload as upload
+    from s3dlio.store.multi_endpoint import (
         MultiEndpointStore as MultiEndpointStore,
     )
-    from s3dlio.multi_endpoint import (
+    from s3dlio.store.multi_endpoint import (
         create_multi_endpoint_store as create_multi_endpoint_store,
     )
-    from s3dlio.multi_endpoint import (
+    from s3dlio.store.multi_endpoint import (
         create_multi_endpoint_store_from_env as create_multi_endpoint_store_from_env,
     )
-    from s3dlio.multi_endpoint import (
+    from s3dlio.store.multi_endpoint import (
         create_multi_endpoint_store_from_file as create_multi_endpoint_store_from_file,
     )
-    from s3dlio.multi_endpoint import (
+    from s3dlio.store.multi_endpoint import (
         create_multi_endpoint_store_from_template as create_multi_endpoint_store_from_template,
     )
-    from s3dlio.multipart import MultipartUploadWriter as MultipartUploadWriter
-    from s3dlio.multipart import ReservedBuffer as ReservedBuffer
-    from s3dlio.transfer import download as download
-    from s3dlio.transfer import upload as upload
+    from s3dlio.store.multipart import MultipartUploadWriter as MultipartUploadWriter
+    from s3dlio.store.multipart import ReservedBuffer as ReservedBuffer
 
 _CORE: dict[str, str] = {}
 for _module, _names in {
@@ -278,24 +278,24 @@ for _module, _names in {
         "get_many_stats get_object get_range list list_containers list_full_uris list_iter list_keys "
         "mkdir object_capabilities put_bytes put_many stat stat_key stat_many stat_object"
     ),
-    "s3dlio.aio": (
+    "s3dlio.api.aio": (
         "ObjectMetadata delete_async download_async exists_async get_async get_into_async "
         "get_many_async get_many_stats_async get_range_async head_async list_async mkdir_async "
         "put_bytes_async put_many_async stat_async stat_many_async upload_async"
     ),
-    "s3dlio.configure": (
+    "s3dlio.api.configure": (
         "configure_s3 configure_tokio_threads gcs_get_channel_count gcs_get_rapid_mode "
         "gcs_query_rapid_bucket gcs_set_channel_count gcs_set_rapid_mode init_logging parse_s3_uri_full "
         "configure_retries"
     ),
-    "s3dlio.transfer": "download upload",
-    "s3dlio.multipart": "MultipartUploadWriter ReservedBuffer",
-    "s3dlio.multi_endpoint": (
+    "s3dlio.api.transfer": "download upload",
+    "s3dlio.store.multipart": "MultipartUploadWriter ReservedBuffer",
+    "s3dlio.store.multi_endpoint": (
         "MultiEndpointStore create_multi_endpoint_store create_multi_endpoint_store_from_env "
         "create_multi_endpoint_store_from_file create_multi_endpoint_store_from_template"
     ),
     "s3dlio.store": "ObjectStore ObjectMeta ListPage Capability",
-    "s3dlio.plugins": "PluginHost",
+    "s3dlio.plugin.host": "PluginHost",
 }.items():
     for _name in _names.split():
         _CORE[_name] = _module

@@ -22,8 +22,8 @@ from typing import Any
 
 import attrs
 
-from s3dlio._redact import redact
 from s3dlio.errors import ConfigError
+from s3dlio.log import redact
 
 __all__ = [
     "ConfigSchema",

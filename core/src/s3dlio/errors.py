@@ -17,7 +17,7 @@ import errno as _errno
 from collections.abc import Sequence
 from typing import Any
 
-from s3dlio._redact import redact
+from s3dlio.log import redact
 
 __all__ = [
     "AlreadyExistsError",

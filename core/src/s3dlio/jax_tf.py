@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from s3dlio._lazy import resolve_served
+from s3dlio.plugin.exports import resolve_served
 
 if TYPE_CHECKING:  # pragma: no cover
     from s3dlio_loaders.jax_tf import JaxIterable as JaxIterable

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aztest_support import azure_store, make_container, use_azurite
 
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing.servers import AzuriteServer
 from s3dlio.testing.tls import assert_serves_tls, assert_tls_round_trip, assert_untrusted_certificate_refused
 

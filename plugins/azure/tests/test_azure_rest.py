@@ -16,8 +16,8 @@ import pytest
 from aztest_support import azure_store
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import NotFoundError, PermissionDeniedError, PreconditionError
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing import assert_paths_agree, use_proxy
 
 pytest.importorskip("s3dlio_azure")
@@ -83,7 +83,7 @@ def test_both_paths_store_and_read_the_same_bytes(container: str, small_parts: N
 def test_put_sends_the_callers_memory_without_a_copy(container: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A bytearray slice (not ``bytes``) goes to the socket as the caller's own memory."""
-    from s3dlio.httpclient import ConnectionPool
+    from s3dlio.store.httpclient import ConnectionPool
 
     bodies: list[object] = []
     original = ConnectionPool.request

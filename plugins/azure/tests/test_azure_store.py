@@ -20,7 +20,6 @@ import pytest
 from aztest_support import ACCOUNT, azure_store, make_container, read_digest, use_azurite
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import (
     IntegrityError,
     InvalidPathError,
@@ -32,7 +31,8 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
-from s3dlio.multipart import MultipartUploadWriter
+from s3dlio.plugin import runtime as rt
+from s3dlio.store.multipart import MultipartUploadWriter
 from s3dlio.testing.servers import free_port
 
 pytest.importorskip("s3dlio_azure")
@@ -160,7 +160,7 @@ def test_large_get_without_known_size_keeps_first_get(container: str, small_part
     # the rest is fetched by the range engine.
     data = _payload(11 * MiB + 3, seed=3)
     s3dlio.put_bytes(container + "big2.bin", data)
-    from s3dlio.sizecache import size_cache
+    from s3dlio.store.sizecache import size_cache
 
     size_cache().forget(container + "big2.bin")
     store = azure_store(container)

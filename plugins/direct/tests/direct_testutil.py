@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from s3dlio.localfs import is_temp_name
+from s3dlio.store.localfs import is_temp_name
 
 
 def payload(n: int, seed: int = 0) -> bytes:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import (
     ConfigError,
     InvalidPathError,
@@ -20,6 +19,7 @@ from s3dlio.errors import (
     NotSupportedError,
     StoreError,
 )
+from s3dlio.plugin import runtime as rt
 from s3dlio.store import Capability
 from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 
 _CLEAN_ENV = (
     "GOOGLE_APPLICATION_CREDENTIALS", "GCS_ENDPOINT_URL", "STORAGE_EMULATOR_HOST",

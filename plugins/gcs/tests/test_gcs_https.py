@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from gcstest_support import make_bucket, use_emulator
 
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing.servers import FakeGcsServer
 from s3dlio.testing.tls import assert_serves_tls, assert_tls_round_trip, assert_untrusted_certificate_refused
 

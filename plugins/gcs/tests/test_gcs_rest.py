@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 import pytest
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import NotFoundError
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing import assert_paths_agree, serve_handler, use_proxy
 
 pytest.importorskip("s3dlio_gcs")

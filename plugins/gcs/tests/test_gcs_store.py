@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import (
     AlreadyExistsError,
     InvalidPathError,
@@ -27,7 +26,8 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
-from s3dlio.multipart import MultipartUploadWriter
+from s3dlio.plugin import runtime as rt
+from s3dlio.store.multipart import MultipartUploadWriter
 from s3dlio.testing.servers import free_port
 
 pytest.importorskip("s3dlio_gcs")

@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import AlreadyExistsError, NotFoundError
+from s3dlio.plugin import runtime as rt
 
 pytest.importorskip("s3dlio_gcs")
 

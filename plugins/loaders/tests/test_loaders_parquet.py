@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio.runtime import resolve
+from s3dlio.plugin.runtime import resolve
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

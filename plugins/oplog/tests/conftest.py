@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 from s3dlio_oplog import api
 
 pytest.importorskip("s3dlio_posix")

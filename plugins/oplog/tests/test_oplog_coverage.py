@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio.runtime import resolve
+from s3dlio.plugin.runtime import resolve
 from s3dlio_oplog import api
 from s3dlio_oplog.testing import read_checked as rows
 
@@ -182,7 +182,7 @@ def test_gets_are_recorded_in_line_through_the_fast_path(tmp_path: Path, data: s
     """Core's wrapper records whole-object GETs through the recorder's FastPath (no
     ``finish`` call); the rows are those of the ``finish`` path: op, bytes, file, lane,
     first byte between start and end, failures through ``finish``."""
-    from s3dlio import recording
+    from s3dlio.store import recording
     from s3dlio_oplog.recorder import OpLogRecorder
 
     finished: list[str] = []

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 
 _CLEAN_ENV = (
     "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN",

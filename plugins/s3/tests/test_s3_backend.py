@@ -22,7 +22,6 @@ from s3test_support import (
 )
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import (
     BatchError,
     IntegrityError,
@@ -34,7 +33,8 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
-from s3dlio.multipart import MultipartUploadWriter
+from s3dlio.plugin import runtime as rt
+from s3dlio.store.multipart import MultipartUploadWriter
 from s3dlio.testing.servers import free_port
 
 pytest.importorskip("s3dlio_s3")
@@ -67,7 +67,7 @@ def test_large_get_splits_into_ranges_without_head(bucket: str, monkeypatch: pyt
     uri = bucket + "big.bin"
     data = _data(5 * MiB + 17)
     s3dlio.put_bytes(uri, data)
-    from s3dlio.sizecache import size_cache
+    from s3dlio.store.sizecache import size_cache
 
     size_cache().clear()  # unknown size: the first GET's Content-Length decides
     ops = OpCounter(uri)

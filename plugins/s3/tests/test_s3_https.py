@@ -14,7 +14,7 @@ import pytest
 from s3test_support import make_bucket, s3_store, use_server
 
 import s3dlio
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing.servers import MotoServer
 from s3dlio.testing.tls import assert_serves_tls, assert_tls_round_trip, assert_untrusted_certificate_refused
 

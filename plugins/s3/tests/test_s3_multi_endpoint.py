@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio import runtime as rt
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing.servers import MotoServer
 
 pytest.importorskip("s3dlio_s3")

@@ -9,8 +9,8 @@ import pytest
 from s3test_support import FaultProxy
 
 import s3dlio
-from s3dlio import runtime as rt
-from s3dlio.multipart import MultipartUploadWriter
+from s3dlio.plugin import runtime as rt
+from s3dlio.store.multipart import MultipartUploadWriter
 
 pytest.importorskip("s3dlio_s3")
 pytest.importorskip("s3dlio_oplog")

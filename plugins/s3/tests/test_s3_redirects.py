@@ -8,8 +8,8 @@ import pytest
 from s3test_support import make_bucket, s3_store
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import StoreError
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing.servers import RedirectingProxy
 
 pytest.importorskip("s3dlio_s3")

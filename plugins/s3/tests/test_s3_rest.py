@@ -16,8 +16,8 @@ import pytest
 from s3test_support import OpCounter, make_bucket, s3_store
 
 import s3dlio
-from s3dlio import runtime as rt
 from s3dlio.errors import NotFoundError, PreconditionError
+from s3dlio.plugin import runtime as rt
 from s3dlio.testing import assert_paths_agree, use_proxy
 
 pytest.importorskip("s3dlio_s3")

@@ -43,7 +43,7 @@ def plan_delete(uri: str, recursive: bool, pattern: str | None) -> list[str]:
 
 def _delete_batched(uris: list[str], batch: int) -> list[tuple[str, BaseException]]:
     """Delete ``uris`` with the store's batched delete, ``batch`` keys at a time; the failures."""
-    from s3dlio.runtime import resolve
+    from s3dlio.plugin.runtime import resolve
 
     failures: list[tuple[str, BaseException]] = []
     for i in range(0, len(uris), batch):

@@ -89,6 +89,6 @@ def _write_output(target: str, data: memoryview, uri: str) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    from s3dlio.localfs import atomic_write
+    from s3dlio.store.localfs import atomic_write
 
     atomic_write(os.path.abspath(target), data, op="get", uri=uri)

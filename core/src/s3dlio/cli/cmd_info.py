@@ -34,7 +34,7 @@ class PluginsCommand:
                             help="exit 5 if any plugin failed to load or conflicts")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.runtime import runtime
+        from s3dlio.plugin.runtime import runtime
 
         reports = runtime().host.report()
         for r in reports:
@@ -67,9 +67,9 @@ class ConfigCommand:
                             help="also each setting's variables and help, and the storage environment")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio._redact import redact
         from s3dlio.config import redacted_value
-        from s3dlio.runtime import runtime
+        from s3dlio.log import redact
+        from s3dlio.plugin.runtime import runtime
 
         settings = runtime().settings
         rows = settings.describe()

@@ -1,4 +1,4 @@
-"""``s3-cli upload``, ``download`` and ``cp``: thin wrappers over :mod:`s3dlio.transfer`."""
+"""``s3-cli upload``, ``download`` and ``cp``: thin wrappers over :mod:`s3dlio.api.transfer`."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class UploadCommand:
         parser.add_argument("-c", "--create-bucket", action="store_true", help="create the bucket first")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.transfer import upload
+        from s3dlio.api.transfer import upload
 
         return _summarize(ctx, "UPLOAD", lambda bar: upload(
             args.sources, args.dest, max_in_flight=args.jobs, create_bucket=args.create_bucket,
@@ -72,7 +72,7 @@ class DownloadCommand:
         parser.add_argument("-r", "--recursive", action="store_true", help="include sub-directories")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.transfer import download
+        from s3dlio.api.transfer import download
 
         return _summarize(ctx, "DOWNLOAD", lambda bar: download(
             args.src, args.dest, max_in_flight=args.jobs, recursive=args.recursive,
@@ -110,7 +110,7 @@ class CopyCommand:
         parser.set_defaults(filters=[])
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.transfer import copy
+        from s3dlio.api.transfer import copy
 
         def plan(src: str, dst: str) -> None:
             ctx.emit({"type": "copy", "src": src, "dest": dst, "dry_run": True},

@@ -111,7 +111,7 @@ def _apply_environment(ns: argparse.Namespace) -> None:
             changed = True
     if changed:
         # A runtime composed earlier in this process read the old environment.
-        from s3dlio.runtime import reset
+        from s3dlio.plugin.runtime import reset
 
         reset()
 
@@ -120,7 +120,7 @@ def _load_registry() -> tuple[CommandRegistry, BaseException | None]:
     """Commands of core and every plugin; a composition failure leaves core's only."""
     registry = CommandRegistry()
     try:
-        from s3dlio.runtime import runtime
+        from s3dlio.plugin.runtime import runtime
 
         runtime().host.build_commands(registry)
     except (ConfigError, PluginError) as exc:
@@ -238,7 +238,7 @@ def _setup_and_run(command: Any, args: argparse.Namespace, ctx: CliContext,
     if compose_error is not None:
         raise compose_error
     if args.verbose:
-        from s3dlio.configure import init_logging
+        from s3dlio.api.configure import init_logging
 
         init_logging("debug" if args.verbose > 1 else "info")
     if args.insecure:

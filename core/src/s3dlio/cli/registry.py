@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import attrs
 
 from s3dlio.errors import PluginError
-from s3dlio.registry import load_object
+from s3dlio.plugin.registry import load_object
 
 __all__ = ["Command", "CommandRegistry", "CommandSpec"]
 

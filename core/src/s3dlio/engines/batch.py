@@ -67,7 +67,7 @@ def batch_plan(first_uri: str | None, count: int, max_in_flight: int) -> BatchPl
     inline = False
     if first_uri is not None:
         from s3dlio.errors import S3dlioError
-        from s3dlio.runtime import resolve
+        from s3dlio.plugin.runtime import resolve
 
         try:
             store, _ = resolve(first_uri)

@@ -4,7 +4,7 @@ Subclass it in a class named ``Test…`` and provide the fixture ``store_root``:
 URI of an empty, writable directory, ending in ``/`` (``f"file://{tmp_path}/"``,
 ``"s3://bucket/unique-prefix/"``). Every test goes through the public module API
 (``s3dlio.get``, ``s3dlio.put_bytes``, ``s3dlio.list`` …) and, where the API has no
-equivalent, through the store object returned by ``s3dlio.runtime.resolve``.
+equivalent, through the store object returned by ``s3dlio.plugin.runtime.resolve``.
 
 Class attributes a subclass may change:
 
@@ -31,9 +31,9 @@ from typing import Any
 import pytest
 
 import s3dlio
-from s3dlio import runtime as _runtime
 from s3dlio.bytesview import BytesView
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, S3dlioError
+from s3dlio.plugin import runtime as _runtime
 from s3dlio.store import ListPage, ObjectStore
 
 __all__ = ["ObjectStoreConformance", "STAT_KEYS"]

@@ -3,7 +3,7 @@
 * :func:`assert_plugin_is_lazy` — importing s3dlio and composing every plugin
   imports no SDK, numpy, pyarrow or framework (checked in a fresh interpreter).
 * :func:`assert_hookimpls_valid` — the module registers in a fresh
-  :class:`~s3dlio.plugins.PluginHost`, every hookimpl matches a hook spec (no
+  :class:`~s3dlio.plugin.host.PluginHost`, every hookimpl matches a hook spec (no
   misspelled names, no unknown arguments), and its hooks run without error.
 * :func:`assert_errors_translate` — a failing call raises the s3dlio error tree
   (typed, naming operation and URI, picklable), never a raw SDK or OS error.
@@ -53,13 +53,13 @@ _LAZY_PROBE = r"""
 import importlib, json, sys
 module_name, forbidden = sys.argv[1], json.loads(sys.argv[2])
 import s3dlio
-import s3dlio.runtime
+import s3dlio.plugin.runtime
 module = importlib.import_module(module_name)
-rt = s3dlio.runtime.runtime()
+rt = s3dlio.plugin.runtime.runtime()
 registered = rt.host.pm.is_registered(module)
 if not registered:
     # Not installed as an entry point here: compose it explicitly as well.
-    from s3dlio.plugins import PluginHost
+    from s3dlio.plugin.host import PluginHost
     host = PluginHost(extra_plugins=[(module_name, module)]).compose()
     reports = host.reports
 else:
@@ -122,8 +122,8 @@ def assert_plugin_is_lazy(
 
 
 def composed_host_for(module: str | types.ModuleType, *, environ: dict[str, str] | None = None) -> Any:
-    """A composed :class:`~s3dlio.plugins.PluginHost` holding only core and ``module``."""
-    from s3dlio.plugins import PluginHost
+    """A composed :class:`~s3dlio.plugin.host.PluginHost` holding only core and ``module``."""
+    from s3dlio.plugin.host import PluginHost
 
     mod = importlib.import_module(module) if isinstance(module, str) else module
     host = PluginHost(environ=environ if environ is not None else {}, entry_points=[],
@@ -132,7 +132,7 @@ def composed_host_for(module: str | types.ModuleType, *, environ: dict[str, str]
 
 
 def assert_hookimpls_valid(module: str | types.ModuleType) -> Any:
-    """Register ``module`` in a fresh :class:`~s3dlio.plugins.PluginHost` and validate it.
+    """Register ``module`` in a fresh :class:`~s3dlio.plugin.host.PluginHost` and validate it.
 
     Fails when a hookimpl has an unknown name (``check_pending(strict=True)``) or
     unknown arguments, when the module has no hookimpl at all, or when one of its
@@ -141,7 +141,7 @@ def assert_hookimpls_valid(module: str | types.ModuleType) -> Any:
     import pluggy
 
     from s3dlio.errors import PluginError
-    from s3dlio.plugins import PluginHost
+    from s3dlio.plugin.host import PluginHost
 
     mod = importlib.import_module(module) if isinstance(module, str) else module
     host = PluginHost(environ={}, entry_points=[])

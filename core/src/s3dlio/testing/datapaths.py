@@ -22,8 +22,7 @@ def use_proxy(monkeypatch: Any, proxy: str | None, *, no_proxy: str | None = Non
     """Set the proxy environment to exactly ``HTTP(S)_PROXY=proxy`` and ``NO_PROXY=no_proxy``
     (``None``: unset), resetting the runtime so stores are built anew: lean data paths must
     step aside for a proxy they cannot speak to."""
-    from s3dlio import runtime as rt
-
+    from s3dlio.plugin import runtime as rt
     for name in PROXY_ENV:
         monkeypatch.delenv(name, raising=False)
     if proxy:
@@ -42,8 +41,7 @@ def assert_paths_agree(monkeypatch: Any, root: str, objects: Mapping[str, bytes]
     ``monkeypatch`` is pytest's fixture; the runtime is reset after each switch.
     """
     from s3dlio import api
-    from s3dlio import runtime as rt
-
+    from s3dlio.plugin import runtime as rt
     reader = "0" if writer == "1" else "1"
     monkeypatch.setenv(env, writer)
     rt.reset()

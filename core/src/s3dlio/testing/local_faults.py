@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from s3dlio.localfs import is_temp_name
+from s3dlio.store.localfs import is_temp_name
 
 __all__ = ["assert_failed_write_left_no_trace", "put_with_file_size_limit"]
 

@@ -55,8 +55,7 @@ __all__ = ["azurite_server", "azurite_tls_server", "fake_gcs_server", "fake_gcs_
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Multipart uploads from 2 MiB in 1 MiB parts and split reads from 1 MiB (runtime reset)."""
-    from s3dlio import runtime
-
+    from s3dlio.plugin import runtime
     monkeypatch.setenv("S3DLIO_MULTIPART_THRESHOLD_MB", "2")
     monkeypatch.setenv("S3DLIO_PART_SIZE_MB", "1")
     monkeypatch.setenv("S3DLIO_RANGE_THRESHOLD_MB", "1")
@@ -69,8 +68,7 @@ def fresh_runtime() -> Iterator[None]:
     credentials takes effect), and none left behind for the next test."""
     import warnings
 
-    from s3dlio import runtime
-
+    from s3dlio.plugin import runtime
     runtime.reset()
     yield
     with warnings.catch_warnings():

@@ -59,8 +59,8 @@ def assert_untrusted_certificate_refused(monkeypatch: Any, root: str, tmp_path: 
     import pytest
 
     from s3dlio import api
-    from s3dlio import runtime as rt
     from s3dlio.errors import StoreError, TransientError
+    from s3dlio.plugin import runtime as rt
     from s3dlio.testing.servers import LOOPBACK, self_signed_certificate
 
     api.put_bytes(root + "k", b"secret")

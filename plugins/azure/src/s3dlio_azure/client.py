@@ -1,6 +1,6 @@
 """Credentials, endpoints and ``BlobServiceClient``s, one per process and account.
 
-* SDK retries are off (``retry_total=0``): core's :class:`~s3dlio.retry.RetryPolicy`
+* SDK retries are off (``retry_total=0``): core's :class:`~s3dlio.store.retry.RetryPolicy`
   retries every request, so attempts never multiply and each one is visible.
 * Connect and read timeouts come from core's ``[retry]`` section; the connection pool
   is sized for the range engine and the multipart writer (``[azure] max_connections``).
@@ -24,7 +24,7 @@ from s3dlio.engines.pool import cpu_count
 from s3dlio.errors import ConfigError, FeatureNotInstalledError, PermissionDeniedError
 
 if TYPE_CHECKING:
-    from s3dlio.retry import RetrySettings
+    from s3dlio.store.retry import RetrySettings
     from s3dlio_azure.plugin import AzureSettings
     from s3dlio_azure.rest import BlobRest
 

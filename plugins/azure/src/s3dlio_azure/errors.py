@@ -1,6 +1,6 @@
 """azure-core / azure-storage-blob exceptions (and the REST path's) → the s3dlio error tree.
 
-The class decides retrying (see :mod:`s3dlio.retry`): connection failures, 5xx,
+The class decides retrying (see :mod:`s3dlio.store.retry`): connection failures, 5xx,
 ``ServerBusy`` and ``OperationTimedOut`` become :class:`TransientError` /
 :class:`ThrottledError` / :class:`StoreTimeoutError`; MD5 mismatches
 :class:`IntegrityError`; everything else (4xx, credentials, bad names) fails at once.
@@ -23,7 +23,7 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
-from s3dlio.httpclient import tls_failure
+from s3dlio.store.httpclient import tls_failure
 
 __all__ = ["translate"]
 

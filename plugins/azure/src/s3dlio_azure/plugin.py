@@ -17,7 +17,7 @@ from s3dlio.config import setting
 
 if TYPE_CHECKING:
     from s3dlio.config import ConfigSchema, Settings
-    from s3dlio.registry import BackendRegistry
+    from s3dlio.plugin.registry import BackendRegistry
 
 AUTH_MODES = ("auto", "connection_string", "key", "sas", "identity", "anonymous")
 
@@ -86,7 +86,7 @@ def s3dlio_add_config(schema: ConfigSchema) -> None:
 
 @hookimpl
 def s3dlio_register_backends(registry: BackendRegistry) -> None:
-    from s3dlio.registry import BackendSpec
+    from s3dlio.plugin.registry import BackendSpec
 
     registry.register(
         BackendSpec(

@@ -19,7 +19,7 @@ Errors: a non-2xx answer raises :class:`BlobRestError`, which carries what the S
 translated by :func:`s3dlio_azure.errors.translate` exactly like it; connection
 failures are the standard library's (``ConnectionError``, ``TimeoutError``,
 ``ssl.SSLError``, ``http.client.HTTPException``), which the same function maps.
-Connections, stale-connection handling and TLS come from :mod:`s3dlio.httpclient`.
+Connections, stale-connection handling and TLS come from :mod:`s3dlio.store.httpclient`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import urllib.parse
 from collections.abc import Mapping
 from email.message import Message
 
-from s3dlio.httpclient import ConnectionPool, RestResponse, error_fields, reachable_directly
+from s3dlio.store.httpclient import ConnectionPool, RestResponse, error_fields, reachable_directly
 
 __all__ = ["API_VERSION", "BlobRest", "BlobRestError", "RestResponse", "rest_usable"]
 
@@ -101,7 +101,7 @@ class BlobRest:
     """Put Blob / Put Block / Get Blob against one account endpoint.
 
     Built per process (the store caches it with its SDK clients); thread-safe: each
-    request takes a connection from the endpoint's :class:`~s3dlio.httpclient.ConnectionPool`.
+    request takes a connection from the endpoint's :class:`~s3dlio.store.httpclient.ConnectionPool`.
     """
 
     def __init__(self, endpoint: str, account: str, *, account_key: str | None = None,

@@ -3,13 +3,13 @@
 URIs are ``az://account/container/key``; the store root is ``az://account/container/``
 (``az://account/`` serves ``list_containers`` only).
 
-* Every request runs under core's :class:`~s3dlio.retry.RetryPolicy` (SDK retries off).
+* Every request runs under core's :class:`~s3dlio.store.retry.RetryPolicy` (SDK retries off).
 * The requests that move data — Put Blob, Put Block, Get Blob — go through the lean
   REST client of :mod:`s3dlio_azure.rest` (≈ 0.2 ms of client CPU each instead of the
   SDK pipeline's ≈ 1.5–2 ms) whenever the credentials are a key or a SAS and no proxy
   applies; everything else, and Entra ID credentials, use azure-storage-blob.
 * Small writes are one Put Blob; large ones go through core's
-  :class:`~s3dlio.multipart.MultipartUploadWriter`: each part is a Put Block with a
+  :class:`~s3dlio.store.multipart.MultipartUploadWriter`: each part is a Put Block with a
   block id derived from the upload id and part number, and Put Block List publishes
   them in part order. An aborted upload commits nothing; its uncommitted blocks are
   garbage-collected by the service (after 7 days) and are never visible. A
@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from s3dlio.bytesview import BytesView
-from s3dlio.crc32c_math import crc32c_combine
+from s3dlio.engines.crc32c_math import crc32c_combine
 from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import (
     IntegrityError,
@@ -50,9 +50,9 @@ from s3dlio.errors import (
     StoreTimeoutError,
     TransientError,
 )
-from s3dlio.netstore import NetworkStore
-from s3dlio.sizecache import size_cache
 from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds, format_rfc3339
+from s3dlio.store.network import NetworkStore
+from s3dlio.store.sizecache import size_cache
 from s3dlio_azure.client import (
     GET_CHUNK,
     Credentials,

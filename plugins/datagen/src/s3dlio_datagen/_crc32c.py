@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from s3dlio.crc32c_math import IDENTITY, CrcOperators, gf2_apply, gf2_compose
+from s3dlio.engines.crc32c_math import IDENTITY, CrcOperators, gf2_apply, gf2_compose
 
 __all__ = ["CASTAGNOLI", "IEEE", "CrcSpec", "PatternCRC", "crc32c", "mask", "masked_crc32c"]
 

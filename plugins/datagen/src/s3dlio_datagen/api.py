@@ -323,7 +323,7 @@ def _normalise_choice(value: Any, name: str, allowed: Sequence[str], extra: Sequ
 
 
 def _registered_generators() -> list[str]:
-    from s3dlio.runtime import runtime
+    from s3dlio.plugin.runtime import runtime
 
     return [n for n in runtime().host.generators.names() if n not in _ALGORITHMS]
 
@@ -450,7 +450,7 @@ def _plugin_payload_factory(name: str, size: int, otype: str, dedup: int, compre
     must return an object whose ``fill(out: numpy.uint8 array, pos: int)`` writes
     stream bytes ``[pos, pos + len(out))``.
     """
-    from s3dlio.runtime import runtime
+    from s3dlio.plugin.runtime import runtime
 
     registry = runtime().host.generators
     if name not in registry:
@@ -548,7 +548,7 @@ def put(
     def one(i: int) -> int:
         uri = _object_uri(prefix, template, i, num)
         if streaming:
-            from s3dlio.runtime import resolve
+            from s3dlio.plugin.runtime import resolve
 
             store, key = resolve(uri)
             assert isinstance(make, _PayloadFactory)
@@ -570,9 +570,9 @@ def _streams_natively(uri: str) -> bool:
     """True when the backend under any middleware overrides ``put_stream`` (the base
     class would join the chunks, which is worse than one buffer)."""
     try:
-        from s3dlio.middleware import StoreWrapper
-        from s3dlio.runtime import resolve
+        from s3dlio.plugin.runtime import resolve
         from s3dlio.store import ObjectStore
+        from s3dlio.store.middleware import StoreWrapper
 
         store, _ = resolve(uri)
         while isinstance(store, StoreWrapper):
@@ -584,7 +584,7 @@ def _streams_natively(uri: str) -> bool:
 
 def _configured_generator() -> str:
     """``[datagen] generator`` (``S3DLIO_DATAGEN_GENERATOR``), ``random`` when unset."""
-    from s3dlio.runtime import runtime
+    from s3dlio.plugin.runtime import runtime
 
     settings = runtime().settings
     if not settings.has_section("datagen"):  # the plugin is imported but not composed

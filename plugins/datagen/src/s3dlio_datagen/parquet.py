@@ -148,7 +148,7 @@ def generate_and_write_parquet_schema(uri: str, columns: ColumnsArg, rows_per_rg
 def generate_and_write_parquet_schema_streaming(uri: str, columns: ColumnsArg, rows_per_rg: int,
                                                 num_row_groups: int, *, compression: str = "none") -> int:
     """Stream row groups to ``uri`` as they are encoded (≈ two row groups in memory)."""
-    from s3dlio.runtime import resolve
+    from s3dlio.plugin.runtime import resolve
 
     rows, groups = _check_counts(rows_per_rg, num_row_groups)
     cols = _columns(columns)

@@ -12,7 +12,7 @@ from s3dlio.config import setting
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema
-    from s3dlio.registry import GeneratorSpec, NamedRegistry
+    from s3dlio.plugin.registry import GeneratorSpec, NamedRegistry
 
 
 @attrs.define
@@ -33,7 +33,7 @@ def s3dlio_add_config(schema: ConfigSchema) -> None:
 
 @hookimpl
 def s3dlio_register_generators(registry: NamedRegistry[GeneratorSpec]) -> None:
-    from s3dlio.registry import GeneratorSpec
+    from s3dlio.plugin.registry import GeneratorSpec
 
     registry.register(GeneratorSpec(
         name="random",

@@ -9,7 +9,7 @@ multiples of the device's alignment (``[direct] alignment``, 4096 by default).
   aligned part sizes. ``get_range_into`` reads straight into caller memory when it
   is aligned, through a per-thread aligned bounce buffer otherwise.
 * Writes go to a temp file opened ``O_DIRECT`` in the destination directory
-  (:func:`s3dlio.localfs.atomic_write`), from an aligned bounce buffer; the last
+  (:func:`s3dlio.store.localfs.atomic_write`), from an aligned bounce buffer; the last
   block is zero-padded, ``ftruncate`` cuts the padding, then the temp is renamed.
   Objects of known size (``put``, ``put_file``, ``copy``) of at least
   ``[direct] parallel_write_mb`` (16 MiB) are written by several threads of core's
@@ -53,8 +53,8 @@ from s3dlio.errors import (
     StoreError,
     translate_os_error,
 )
-from s3dlio.localfs import atomic_write, write_all
 from s3dlio.store import Capability, as_buffer
+from s3dlio.store.localfs import atomic_write, write_all
 from s3dlio_posix.store import PosixStore
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ __all__ = ["__version__", "gcs_store", "put_if_absent"]
 
 def gcs_store(uri: str) -> tuple[Any, str]:
     """``(GcsStore, key)`` serving ``uri`` (the backend store, middleware unwrapped)."""
-    from s3dlio.runtime import resolve
+    from s3dlio.plugin.runtime import resolve
     from s3dlio_gcs.store import GcsStore
 
     store, key = resolve(uri)

@@ -5,7 +5,7 @@
   else anonymous for a custom endpoint (``STORAGE_EMULATOR_HOST`` / ``GCS_ENDPOINT_URL``)
   or ``auth = "anonymous"``, else Application Default Credentials.
 * SDK retries are off: every SDK call passes ``retry=None`` and the HTTP adapter has
-  ``max_retries=0``; core's :class:`~s3dlio.retry.RetryPolicy` retries.
+  ``max_retries=0``; core's :class:`~s3dlio.store.retry.RetryPolicy` retries.
 * Clients are cached by ``(pid, configuration, credential and proxy environment)``: a
   forked child builds its own (a requests session must never cross a fork).
 * Media GETs and uploads go through :mod:`s3dlio_gcs.rest` (``GcsClient.lean``) unless
@@ -23,7 +23,7 @@ from s3dlio.errors import PermissionDeniedError, StoreError
 from s3dlio_gcs.rest import GcsRest, rest_usable
 
 if TYPE_CHECKING:
-    from s3dlio.retry import RetrySettings
+    from s3dlio.store.retry import RetrySettings
     from s3dlio_gcs.plugin import GcsSettings
 
 __all__ = ["DEFAULT_ENDPOINT", "ClientConfig", "GcsClient", "get_client", "normalise_endpoint"]

@@ -1,6 +1,6 @@
 """google-cloud-storage / google-auth / requests exceptions → the s3dlio error tree.
 
-The class decides retrying (see :mod:`s3dlio.retry`): connection failures, 408, 5xx
+The class decides retrying (see :mod:`s3dlio.store.retry`): connection failures, 408, 5xx
 (``backendError``) and throttling (429 ``rateLimitExceeded``) become
 :class:`TransientError` / :class:`ThrottledError` / :class:`StoreTimeoutError`; digest
 mismatches :class:`IntegrityError`; everything else fails at once.
@@ -24,7 +24,7 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
-from s3dlio.httpclient import tls_failure
+from s3dlio.store.httpclient import tls_failure
 
 __all__ = ["from_status", "translate"]
 

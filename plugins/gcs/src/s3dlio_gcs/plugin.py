@@ -15,7 +15,7 @@ from s3dlio.config import setting
 
 if TYPE_CHECKING:
     from s3dlio.config import ConfigSchema
-    from s3dlio.registry import BackendRegistry
+    from s3dlio.plugin.registry import BackendRegistry
 
 
 @attrs.define
@@ -68,7 +68,7 @@ def s3dlio_add_config(schema: ConfigSchema) -> None:
 
 @hookimpl
 def s3dlio_register_backends(registry: BackendRegistry) -> None:
-    from s3dlio.registry import BackendSpec
+    from s3dlio.plugin.registry import BackendSpec
 
     registry.register(
         BackendSpec(

@@ -4,7 +4,7 @@ Why not the authorised ``requests`` session for these: its request pipeline (ses
 hooks, adapters, urllib3's pool and response wrappers, google-auth's per-request
 checks) costs ≈ 0.4 ms of client CPU per request on the benchmark machine — most of a
 small object's cost (docs/performance.md, GCS). Here each of these requests is one
-``http.client`` exchange on a pooled keep-alive connection (:mod:`s3dlio.httpclient`):
+``http.client`` exchange on a pooled keep-alive connection (:mod:`s3dlio.store.httpclient`):
 the body sent from the caller's memory, the response read with ``readinto`` into the
 caller's buffer.
 
@@ -29,7 +29,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from s3dlio.httpclient import ConnectionPool, RestResponse, reachable_directly
+from s3dlio.store.httpclient import ConnectionPool, RestResponse, reachable_directly
 
 __all__ = ["GcsRest", "LeanResponse", "rest_usable"]
 

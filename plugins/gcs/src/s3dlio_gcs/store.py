@@ -19,7 +19,7 @@
   key, then deletes the temporaries. Aborting deletes them. Works the same on GCS and
   fake-gcs-server (which has no XML multipart API).
 * Create-only writes use ``ifGenerationMatch=0``.
-* Every request runs under core's :class:`~s3dlio.retry.RetryPolicy`; the SDK's own
+* Every request runs under core's :class:`~s3dlio.store.retry.RetryPolicy`; the SDK's own
   retries are off (``retry=None``).
 """
 
@@ -51,8 +51,8 @@ from s3dlio.errors import (
     PreconditionError,
     StoreError,
 )
-from s3dlio.netstore import NetworkStore
 from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds, format_rfc3339
+from s3dlio.store.network import NetworkStore
 from s3dlio_gcs.client import ClientConfig, GcsClient, get_client
 from s3dlio_gcs.errors import from_status, translate
 from s3dlio_gcs.rest import LeanResponse
@@ -542,7 +542,7 @@ class GcsStore(NetworkStore):
         n = len(data)
         upload = self._upload
         if n >= upload.multipart_threshold_mb * MiB:
-            from s3dlio.multipart import upload_buffer
+            from s3dlio.store.multipart import upload_buffer
 
             if create_only and self.exists(key):
                 raise AlreadyExistsError(f"{self.uri(key)} exists and the write is create-only",

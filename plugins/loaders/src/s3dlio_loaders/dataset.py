@@ -8,7 +8,7 @@ from typing import Any
 
 from s3dlio.bytesview import BytesView
 from s3dlio.errors import NotFoundError
-from s3dlio.runtime import resolve
+from s3dlio.plugin.runtime import resolve
 from s3dlio_loaders.options import normalize
 
 __all__ = ["Dataset", "create_dataset", "read_object"]

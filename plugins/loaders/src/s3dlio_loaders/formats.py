@@ -113,7 +113,7 @@ _BY_NAME = {f.name: f for f in (RAW, NPY, NPZ, TFRECORD, HDF5, PARQUET)}
 def extensions_of(name: str) -> tuple[str, ...]:
     """File extensions of format ``name`` (registry first, then the built-in table)."""
     try:
-        from s3dlio.runtime import runtime
+        from s3dlio.plugin.runtime import runtime
 
         spec = runtime().host.formats.get(name)
     except KeyError:

@@ -296,7 +296,7 @@ class ObjectItem(DataItem):
 def _is_local(uri: str) -> bool:
     """Whether ``uri``'s store is a local filesystem (its endpoint is ``file://``)."""
     try:
-        from s3dlio.runtime import resolve
+        from s3dlio.plugin.runtime import resolve
 
         store, _ = resolve(uri)
         return str(store.endpoint).startswith("file://")

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 from s3dlio import hookimpl
 
 if TYPE_CHECKING:
-    from s3dlio.registry import AdapterSpec, FormatSpec, NamedRegistry
+    from s3dlio.plugin.registry import AdapterSpec, FormatSpec, NamedRegistry
 
 _HINT = "pip install s3dlio-loaders"
 
 
 @hookimpl
 def s3dlio_register_formats(registry: NamedRegistry[FormatSpec]) -> None:
-    from s3dlio.registry import FormatSpec
+    from s3dlio.plugin.registry import FormatSpec
 
     table: tuple[tuple[str, str, tuple[str, ...], str, str], ...] = (
         ("raw", "RAW", (), "opaque bytes, one object per item", _HINT),
@@ -34,7 +34,7 @@ def s3dlio_register_formats(registry: NamedRegistry[FormatSpec]) -> None:
 
 @hookimpl
 def s3dlio_register_adapters(registry: NamedRegistry[AdapterSpec]) -> None:
-    from s3dlio.registry import AdapterSpec
+    from s3dlio.plugin.registry import AdapterSpec
 
     registry.register(AdapterSpec(
         name="torch", factory="s3dlio_loaders.torch_adapter:ObjectStoreIterableDataset",

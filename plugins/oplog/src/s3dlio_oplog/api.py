@@ -2,7 +2,7 @@
 
 One log is active per process at most. :func:`init_op_log` opens the sink (failing with
 :class:`~s3dlio.errors.ConfigError` when the path is unwritable), starts the writer thread
-and installs the recorder with :func:`s3dlio.recording.install_recorder`, so every store —
+and installs the recorder with :func:`s3dlio.store.recording.install_recorder`, so every store —
 also those opened earlier — records from then on. :func:`finalize_op_log` drains, writes
 the last frame and returns the stats; it is idempotent and also runs at exit. After
 ``os.fork()`` a child that inherited an active log opens its own file (``{pid}``
@@ -19,8 +19,8 @@ import threading
 import warnings
 from typing import Any
 
-from s3dlio import recording
 from s3dlio.errors import ConfigError, S3dlioError
+from s3dlio.store import recording
 from s3dlio_oplog.recorder import OpLogRecorder
 from s3dlio_oplog.writer import OplogWriter
 
@@ -119,7 +119,7 @@ def _default_client_id(cfg: Any) -> str:
 def _settings() -> Any:
     """The ``[oplog]`` settings of the process runtime (defaults + env when not composed)."""
     try:
-        from s3dlio.runtime import runtime
+        from s3dlio.plugin.runtime import runtime
 
         settings = runtime().settings
         if settings.has_section("oplog"):
@@ -141,7 +141,7 @@ def _sink_factory(name: str, *, registry: bool = True) -> Any:
     runtime's own composition it must not be re-entered)."""
     if registry:
         try:
-            from s3dlio.runtime import runtime
+            from s3dlio.plugin.runtime import runtime
 
             sinks_registry = runtime().host.oplog_sinks
         except S3dlioError as exc:

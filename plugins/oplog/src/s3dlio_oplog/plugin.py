@@ -12,7 +12,7 @@ from s3dlio.config import setting
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema, Settings
-    from s3dlio.registry import NamedRegistry, OplogSinkSpec
+    from s3dlio.plugin.registry import NamedRegistry, OplogSinkSpec
 
 
 @attrs.define
@@ -71,7 +71,7 @@ def s3dlio_add_config(schema: ConfigSchema) -> None:
 
 @hookimpl
 def s3dlio_register_oplog_sinks(registry: NamedRegistry[OplogSinkSpec]) -> None:
-    from s3dlio.registry import OplogSinkSpec
+    from s3dlio.plugin.registry import OplogSinkSpec
 
     registry.register(OplogSinkSpec(
         name="tsv-zstd", factory="s3dlio_oplog.sinks:TsvZstdSink",

@@ -117,7 +117,7 @@ def format_error(exc: BaseException | str) -> tuple[str, bool]:
     else:
         text = exc
     try:
-        from s3dlio._redact import redact
+        from s3dlio.log import redact
 
         text = redact(text)
     except Exception:  # a failed redaction must not break recording, nor leak the message

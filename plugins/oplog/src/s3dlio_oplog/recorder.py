@@ -1,6 +1,6 @@
 """The hot path: lanes and the bounded queue (OPLOG.md §2 ``thread``, §5 Record/Queue).
 
-:class:`OpLogRecorder` implements core's :class:`s3dlio.recording.Recorder` protocol.
+:class:`OpLogRecorder` implements core's :class:`s3dlio.store.recording.Recorder` protocol.
 ``start()`` takes a lane and two clock readings; ``finish()`` takes the end reading
 first, frees the lane and appends one small tuple to the queue. Formatting and
 compression happen on the writer thread (:mod:`s3dlio_oplog.writer`).
@@ -64,7 +64,7 @@ class OpLogRecorder:
         self.rejected_closed = 0
         self.normalized_error_text = 0
         self._last_warning = 0.0
-        from s3dlio.recording import FastPath
+        from s3dlio.store.recording import FastPath
 
         self.fast_path = FastPath(recorder=self, queue=self._queue, lanes=self._free,
                                   new_lane=self._next_lane, max_lane=MAX_LANE,

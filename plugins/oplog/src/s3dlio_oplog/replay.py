@@ -173,7 +173,7 @@ class _Payload:
 
 def _executor(payload: _Payload) -> Callable[[MappedRequest], None]:
     import s3dlio
-    from s3dlio.runtime import resolve
+    from s3dlio.plugin.runtime import resolve
 
     def run(req: MappedRequest) -> None:
         op = req.op
@@ -205,7 +205,7 @@ def _executor(payload: _Payload) -> Callable[[MappedRequest], None]:
 
 def _warm_up(requests: Sequence[MappedRequest]) -> None:
     """Open the store of each target scheme before the clock starts (plugin import, clients)."""
-    from s3dlio.runtime import resolve
+    from s3dlio.plugin.runtime import resolve
 
     seen: set[str] = set()
     for req in requests:

@@ -28,8 +28,8 @@ from s3dlio.errors import (
     StoreError,
     translate_os_error,
 )
-from s3dlio.localfs import atomic_write, is_temp_name
 from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore
+from s3dlio.store.localfs import atomic_write, is_temp_name
 
 if TYPE_CHECKING:
     from s3dlio.config import Settings

@@ -1,7 +1,7 @@
 """botocore clients, one per process and endpoint, configured for s3dlio.
 
 * SDK retries are off (``total_max_attempts=1``): core's
-  :class:`~s3dlio.retry.RetryPolicy` retries every request, so attempts never
+  :class:`~s3dlio.store.retry.RetryPolicy` retries every request, so attempts never
   multiply and each one is visible in the op-log.
 * botocore's own request checksums are off (``when_required``): the store sends a
   CRC-32C computed with the ``crc32c`` package (hardware accelerated), never botocore's
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from s3dlio.engines.pool import cpu_count
 
 if TYPE_CHECKING:
-    from s3dlio.retry import RetrySettings
+    from s3dlio.store.retry import RetrySettings
     from s3dlio_s3.plugin import S3Settings
     from s3dlio_s3.rest import S3Rest
 

@@ -1,6 +1,6 @@
 """botocore exceptions → the s3dlio error tree (with status, request id, cause).
 
-The class decides retrying (see :mod:`s3dlio.retry`): transient network failures,
+The class decides retrying (see :mod:`s3dlio.store.retry`): transient network failures,
 5xx and throttling become :class:`TransientError` / :class:`ThrottledError` /
 :class:`StoreTimeoutError`; digest mismatches :class:`IntegrityError`; everything
 else fails at once.
@@ -23,7 +23,7 @@ from s3dlio.errors import (
     ThrottledError,
     TransientError,
 )
-from s3dlio.httpclient import tls_failure
+from s3dlio.store.httpclient import tls_failure
 
 __all__ = ["translate"]
 

@@ -4,7 +4,7 @@ Why not botocore for these: its request pipeline (event hooks, parameter seriali
 response parsing) costs ≈ 2 ms of client CPU per request on the benchmark machine —
 all of a small object's cost (docs/performance.md, "Per-request client CPU"). Here each
 of these requests is one ``http.client`` exchange on a pooled keep-alive connection
-(:mod:`s3dlio.httpclient`), signed with AWS Signature Version 4 from botocore's own
+(:mod:`s3dlio.store.httpclient`), signed with AWS Signature Version 4 from botocore's own
 resolved credentials (so the whole credential chain, refreshes and session tokens
 included, is unchanged), the body sent from the caller's memory and the response read
 with ``readinto`` into the caller's buffer.
@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from email.message import Message
 from typing import Any
 
-from s3dlio.httpclient import ConnectionPool, RestResponse, error_fields, reachable_directly
+from s3dlio.store.httpclient import ConnectionPool, RestResponse, error_fields, reachable_directly
 
 __all__ = ["EMPTY_SHA256", "S3Rest", "rest_usable", "sigv4_authorization"]
 

@@ -10,7 +10,7 @@ Data paths are built for throughput without Python-level byte work:
   first part the other parts are fetched in parallel.
 * PUT bodies are the caller's memory (a ``memoryview``), checksummed with a
   hardware CRC-32C; large ones go through core's multipart writer.
-* Every request runs under core's :class:`~s3dlio.retry.RetryPolicy`.
+* Every request runs under core's :class:`~s3dlio.store.retry.RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from s3dlio.api.configure import is_endpoint_segment
 from s3dlio.bytesview import BytesView
-from s3dlio.configure import is_endpoint_segment
 from s3dlio.errors import (
     IntegrityError,
     InvalidPathError,
     NotFoundError,
     StoreError,
 )
-from s3dlio.netstore import NetworkStore
 from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds
+from s3dlio.store.network import NetworkStore
 from s3dlio_s3.client import DEFAULT_REGION, ClientConfig, make_client, make_rest
 from s3dlio_s3.errors import translate
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from s3dlio.config import Settings
-    from s3dlio.httpclient import RestResponse
+    from s3dlio.store.httpclient import RestResponse
     from s3dlio_s3.rest import S3Rest
 
 __all__ = ["S3Store", "validate_bucket_name"]

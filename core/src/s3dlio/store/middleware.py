@@ -1,6 +1,6 @@
 """Store middleware: wrappers the runtime applies to every store it opens.
 
-A middleware is registered with a :class:`~s3dlio.registry.MiddlewareSpec` whose
+A middleware is registered with a :class:`~s3dlio.plugin.registry.MiddlewareSpec` whose
 factory is ``callable(store, settings) -> store``. :class:`StoreWrapper` delegates
 every operation to the inner store, so a middleware overrides only what it changes.
 Core ships :class:`ConcurrencyLimit`, which caps in-flight requests per store

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.batch import BatchPlan, batch_plan, run_batch
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, NotSupportedError
-from s3dlio.runtime import resolve, runtime, split_scheme
+from s3dlio.plugin.runtime import resolve, runtime, split_scheme
 from s3dlio.store import as_buffer
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def get_many_stats(uris: Iterable[str], max_in_flight: int = 64) -> tuple[int, i
     """
     items = _as_uri_list(uris, "get_many_stats")
     plan = _plan(items, max_in_flight)
-    from s3dlio._reuse import read_discarding
+    from s3dlio.engines.discard import read_discarding
 
     sizes = run_batch(read_discarding, items, window=plan.window, op="get_many_stats",
                       inline_fast=plan.inline_fast)

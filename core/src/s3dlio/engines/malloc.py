@@ -21,7 +21,7 @@ _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 _MMAP_THRESHOLD_MAX = 32 << 20  # glibc's cap on 64-bit (HEAP_MAX_SIZE / 2)
 
-log = logging.getLogger("s3dlio.engines.memory")
+log = logging.getLogger("s3dlio.engines.malloc")
 
 
 def retain_freed_memory(trim_threshold: int) -> bool:

@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Any
 
-from s3dlio import runtime
+from s3dlio.plugin import runtime
 
 __all__ = [
     "configure_retries",
@@ -44,7 +44,7 @@ def init_logging(level: str = "info") -> None:
     logger = logging.getLogger("s3dlio")
     logger.setLevel(_LEVELS.get(str(level).lower(), logging.INFO))
     if _handler is None:
-        from s3dlio._logging import RedactingFilter
+        from s3dlio.log import RedactingFilter
 
         _handler = logging.StreamHandler(sys.stderr)
         _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -1,13 +1,18 @@
-"""One redaction function for everything that may print a secret.
+"""Logging and redaction: ``s3dlio*`` loggers get a ``NullHandler`` and a redacting filter.
 
 Error messages, settings reprs, log records and CLI output all pass through
 :func:`redact`, so a secret that reaches a URI, an exception text or a config value
-never reaches a terminal or a log file.
+never reaches a terminal or a log file. The library never configures logging
+globally and never logs per I/O.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+
+__all__ = ["RedactingFilter", "get_logger", "redact"]
+
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # user:password@ in URLs
@@ -44,3 +49,27 @@ def redact(text: str) -> str:
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts secrets from the formatted message of every record it sees."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string is the caller's bug; leave the record as is
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def get_logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
+    return logger
+
+
+logging.getLogger("s3dlio").addHandler(logging.NullHandler())

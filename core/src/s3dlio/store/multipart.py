@@ -33,10 +33,9 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from s3dlio import recording
 from s3dlio.bytesview import BytesView
 from s3dlio.errors import IntegrityError, NotFoundError, StoreError, TransientError
-from s3dlio.store import Capability, UploadPart, as_buffer
+from s3dlio.store import Capability, UploadPart, as_buffer, recording
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -121,7 +120,7 @@ class MultipartUploadWriter:
         *,
         expected_size: int | None = None,
     ) -> None:
-        from s3dlio.runtime import resolve
+        from s3dlio.plugin.runtime import resolve
 
         uri = f"s3://{bucket}/{key}"
         store, object_key = resolve(uri)
@@ -140,7 +139,7 @@ class MultipartUploadWriter:
         expected_size: int | None = None,
     ) -> MultipartUploadWriter:
         """A writer for ``uri`` on any backend."""
-        from s3dlio.runtime import resolve
+        from s3dlio.plugin.runtime import resolve
 
         store, key = resolve(uri)
         return cls.for_store(store, key, part_size=part_size, max_in_flight=max_in_flight,

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from s3dlio import recording
 from s3dlio.config import setting
 from s3dlio.errors import IntegrityError, StoreError, StoreTimeoutError, ThrottledError, TransientError
+from s3dlio.store import recording
 
 if TYPE_CHECKING:
     from s3dlio.config import Settings

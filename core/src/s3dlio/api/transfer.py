@@ -37,8 +37,8 @@ def is_uri(text: str) -> bool:
 
 
 def _resolve(uri: str) -> tuple[ObjectStore, str]:
-    # Imported lazily so ``import s3dlio.transfer`` composes no plugins.
-    from s3dlio.runtime import resolve
+    # Imported lazily so ``import s3dlio.api.transfer`` composes no plugins.
+    from s3dlio.plugin.runtime import resolve
 
     return resolve(uri)
 
@@ -410,7 +410,7 @@ def _copy_one(source: str, target: str, *, dst_root: str | None, rel: str) -> in
         if is_uri(source):
             store, key = _resolve(source)
             return store.get_to_file(key, path)
-        from s3dlio.localfs import atomic_write
+        from s3dlio.store.localfs import atomic_write
 
         with open(source, "rb") as fh:
             data = fh.read()
@@ -437,7 +437,7 @@ def _copy_stdin(dst: str, *, dry_run: bool, on_plan: Callable[[str, str], None] 
         store, key = _resolve(dst)
         store.put(key, memoryview(data))
     else:
-        from s3dlio.localfs import atomic_write
+        from s3dlio.store.localfs import atomic_write
 
         atomic_write(os.path.abspath(dst), memoryview(data), op="cp", uri=dst)
     return {"attempted": 1, "succeeded": 1, "failed": 0, "skipped": 0, "bytes": len(data)}

@@ -5,7 +5,7 @@ request is retried, how a large upload is streamed or how a ranged read is sized
 A backend subclasses :class:`NetworkStore`, implements the four hooks below next to
 the required store methods, and inherits:
 
-* :meth:`_call` — one request under core's :class:`~s3dlio.retry.RetryPolicy`, SDK
+* :meth:`_call` — one request under core's :class:`~s3dlio.store.retry.RetryPolicy`, SDK
   exceptions translated inside the attempt (the error class decides retrying);
 * :meth:`get_range` — sized from the size cache or a HEAD only when open-ended or
   large, so the buffer never exceeds what the object can give;
@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import IntegrityError, StoreError, StoreTimeoutError
-from s3dlio.retry import RetryPolicy
-from s3dlio.sizecache import SizeCache, size_cache
 from s3dlio.store import ObjectStore
+from s3dlio.store.retry import RetryPolicy
+from s3dlio.store.sizecache import SizeCache, size_cache
 
 if TYPE_CHECKING:
     from s3dlio.config import Settings
@@ -217,7 +217,7 @@ class NetworkStore(ObjectStore):
         n = len(data)
         upload = self._upload
         if n >= upload.multipart_threshold_mb * MiB:
-            from s3dlio.multipart import upload_buffer
+            from s3dlio.store.multipart import upload_buffer
 
             upload_buffer(self, key, data,
                           part_size=max(upload.part_size_mb * MiB, self.min_part_size),
@@ -250,7 +250,7 @@ class NetworkStore(ObjectStore):
                              backend=self.backend)
 
     def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
-        from s3dlio.multipart import MultipartUploadWriter
+        from s3dlio.store.multipart import MultipartUploadWriter
 
         self._need_key(key, "put")
         with MultipartUploadWriter.for_store(self, key, record=False) as writer:
@@ -259,7 +259,7 @@ class NetworkStore(ObjectStore):
             return int(writer.close()["total_bytes"])
 
     def put_file(self, key: str, path: str) -> int:
-        from s3dlio.multipart import MultipartUploadWriter
+        from s3dlio.store.multipart import MultipartUploadWriter
 
         self._need_key(key, "upload")
         size = os.path.getsize(path)

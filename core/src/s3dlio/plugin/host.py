@@ -33,10 +33,10 @@ from typing import Any
 import attrs
 import pluggy
 
-from s3dlio import hookspecs
 from s3dlio.config import ConfigSchema, Settings, core_schema, load_settings
 from s3dlio.errors import PluginError, PluginLoadError
-from s3dlio.registry import (
+from s3dlio.plugin import hookspecs
+from s3dlio.plugin.registry import (
     AdapterSpec,
     BackendRegistry,
     FormatSpec,
@@ -257,8 +257,7 @@ class PluginHost:
             self.pm.hook.s3dlio_unconfigure(settings=self.settings)
 
     def _register_builtin(self) -> None:
-        from s3dlio import _builtin
-
+        from s3dlio.plugin import builtin as _builtin
         self.pm.register(_builtin, name="s3dlio")
         self.reports.append(
             PluginReport(

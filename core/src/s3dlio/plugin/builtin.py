@@ -1,6 +1,6 @@
 """Core's own plugin: its settings sections, middleware and ``s3-cli`` commands.
 
-Registered first by :class:`~s3dlio.plugins.PluginHost` under the name ``s3dlio``;
+Registered first by :class:`~s3dlio.plugin.host.PluginHost` under the name ``s3dlio``;
 it uses exactly the hooks a third-party plugin would.
 """
 
@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from s3dlio.hookspecs import hookimpl
+from s3dlio.plugin.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema, Settings
-    from s3dlio.registry import MiddlewareSpec, NamedRegistry
+    from s3dlio.plugin.registry import MiddlewareSpec, NamedRegistry
 
 
 @hookimpl
 def s3dlio_add_config(schema: ConfigSchema) -> None:
     from s3dlio.config import CoreSettings, PluginSettings, UploadSettings
-    from s3dlio.middleware import ConcurrencyLimitSettings
-    from s3dlio.retry import RetrySettings
+    from s3dlio.store.middleware import ConcurrencyLimitSettings
+    from s3dlio.store.retry import RetrySettings
 
     schema.add_section("core", CoreSettings)
     schema.add_section("plugins", PluginSettings)
@@ -33,11 +33,11 @@ def s3dlio_add_config(schema: ConfigSchema) -> None:
 def s3dlio_configure(settings: Settings) -> None:
     core = settings.core
     if core.log_level:
-        from s3dlio.configure import init_logging
+        from s3dlio.api.configure import init_logging
 
         init_logging(core.log_level)
     if core.malloc_retain_mb:
-        from s3dlio.engines.memory import retain_freed_memory
+        from s3dlio.engines.malloc import retain_freed_memory
 
         retain_freed_memory(core.malloc_retain_mb << 20)
     if core.rt_threads:
@@ -48,12 +48,12 @@ def s3dlio_configure(settings: Settings) -> None:
 
 @hookimpl
 def s3dlio_register_middleware(registry: NamedRegistry[MiddlewareSpec]) -> None:
-    from s3dlio.registry import MiddlewareSpec
+    from s3dlio.plugin.registry import MiddlewareSpec
 
     registry.register(
         MiddlewareSpec(
             name="oplog",
-            factory="s3dlio.recording:recording",
+            factory="s3dlio.store.recording:recording",
             order=0,
             description="reports every request to the active recorder (the op-log); "
                         "free when nothing records",
@@ -62,7 +62,7 @@ def s3dlio_register_middleware(registry: NamedRegistry[MiddlewareSpec]) -> None:
     registry.register(
         MiddlewareSpec(
             name="concurrency-limit",
-            factory="s3dlio.middleware:concurrency_limit",
+            factory="s3dlio.store.middleware:concurrency_limit",
             order=50,
             description="caps concurrent requests per store ([concurrency_limit] max_requests)",
         )

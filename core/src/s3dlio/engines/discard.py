@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from s3dlio.runtime import resolve
+from s3dlio.plugin.runtime import resolve
 
 __all__ = ["read_discarding"]
 

@@ -369,7 +369,7 @@ class ObjectStore(abc.ABC):
 
     def get_to_file(self, key: str, path: str) -> int:
         """Download ``key`` to the local file ``path`` atomically; return its size."""
-        from s3dlio.localfs import atomic_write
+        from s3dlio.store.localfs import atomic_write
 
         data = self.get(key)
         return atomic_write(path, data.memoryview(), op="download", uri=self.uri(key))

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from s3dlio.middleware import StoreWrapper
 from s3dlio.store import ObjectStore
+from s3dlio.store.middleware import StoreWrapper
 
 if TYPE_CHECKING:
     from s3dlio.bytesview import BytesView

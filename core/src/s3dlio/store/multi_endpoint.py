@@ -22,8 +22,8 @@ its root (or a bare key) and apply it to the named endpoint, or to every one.
 Every request is counted per endpoint (requests, bytes, errors, in flight) under
 one lock; ``least_connections`` picks the endpoint with the fewest requests in
 flight (ties: lowest index). The blocking store calls run on core's async worker
-pool, as :mod:`s3dlio.aio` does, so the event loop never blocks on I/O. Each
-target URI is resolved through :func:`s3dlio.runtime.resolve`, so every
+pool, as :mod:`s3dlio.api.aio` does, so the event loop never blocks on I/O. Each
+target URI is resolved through :func:`s3dlio.plugin.runtime.resolve`, so every
 endpoint's store is opened once (lazily, on first use) and wrapped in the
 configured middleware.
 
@@ -47,12 +47,12 @@ from typing import Any, TypeVar
 import attrs
 
 from s3dlio import api
-from s3dlio._redact import redact
+from s3dlio.api.configure import parse_s3_uri_full
 from s3dlio.bytesview import BytesView
-from s3dlio.configure import parse_s3_uri_full
 from s3dlio.engines.pool import async_pool
 from s3dlio.errors import BatchError, ConfigError, InvalidPathError
-from s3dlio.runtime import resolve, split_scheme
+from s3dlio.log import redact
+from s3dlio.plugin.runtime import resolve, split_scheme
 from s3dlio.store import as_buffer
 
 __all__ = [

@@ -20,7 +20,7 @@ Rules for plugin authors:
 Example ``plugin.py`` of a vendor backend::
 
     import s3dlio
-    from s3dlio.registry import BackendSpec
+    from s3dlio.plugin.registry import BackendSpec
 
     @s3dlio.hookimpl
     def s3dlio_register_backends(registry):
@@ -46,7 +46,7 @@ import pluggy
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema, Settings
-    from s3dlio.registry import (
+    from s3dlio.plugin.registry import (
         AdapterSpec,
         BackendRegistry,
         FormatSpec,
@@ -119,7 +119,7 @@ def s3dlio_register_middleware(registry: NamedRegistry[MiddlewareSpec]) -> None:
 
     A middleware factory is ``callable(store, settings) -> store``; the returned
     object must be an :class:`~s3dlio.store.ObjectStore` (usually a
-    :class:`~s3dlio.middleware.StoreWrapper`). ``[core] middleware`` sets the order.
+    :class:`~s3dlio.store.middleware.StoreWrapper`). ``[core] middleware`` sets the order.
     """
 
 

@@ -20,7 +20,7 @@ from s3dlio.errors import BackendNotFoundError, InvalidPathError
 
 if TYPE_CHECKING:
     from s3dlio.config import Settings
-    from s3dlio.plugins import PluginHost
+    from s3dlio.plugin.host import PluginHost
     from s3dlio.store import ObjectStore
 
 __all__ = ["Runtime", "reset", "resolve", "runtime", "set_explicit", "split_scheme"]
@@ -162,7 +162,7 @@ def runtime() -> Runtime:
         with _runtime_lock:
             rt = _runtime
             if rt is None:
-                from s3dlio.plugins import PluginHost
+                from s3dlio.plugin.host import PluginHost
 
                 rt = _runtime = Runtime(PluginHost(explicit=_explicit or None))
     return rt

@@ -1,0 +1,1 @@
+"""The plugin machinery: hook specs, the host that composes plugins, registries, the runtime."""
