@@ -1,4 +1,4 @@
-"""Standalone data-generation benchmark for s3dlio-datagen (PERFORMANCE.md §3 targets).
+"""Standalone data-generation benchmark for s3dlio-datagen (docs/performance.md, targets).
 
 Measures, in one run, interleaved A B A B (median of ``--reps`` after a warm-up):
 

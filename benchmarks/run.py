@@ -1,4 +1,4 @@
-"""s3dlio benchmark suite (issue 2 item 6; method: PERFORMANCE.md §4).
+"""s3dlio benchmark suite (issue 2 item 6; method: docs/performance.md, "How the numbers are taken").
 
 Usage::
 
@@ -12,7 +12,7 @@ when an interpreter with the original Rust wheel is given (``--python-original``
 default ``.bench/orig-venv/bin/python`` when it exists) — the original, all in the
 same run, interleaved A B C / B C A …, one warm-up then the median of ``reps``.
 One JSON line per measurement goes to stdout, then a readable table and the
-targets of PERFORMANCE.md §3 / issue 2 with their verdicts.
+targets of docs/performance.md / issue 2 with their verdicts.
 
 ``--only`` takes case-name prefixes: ``get``, ``put``, ``overhead``, ``list``,
 ``import``, ``direct`` (or a full name such as ``get-100x8MiB``).
@@ -130,7 +130,7 @@ def _find(results: dict[str, list[Result]], case_prefix: str, arm: str) -> Resul
 
 
 def targets(results: dict[str, list[Result]], sizes: cases.Sizes) -> list[dict[str, Any]]:
-    """Verdicts for the targets of PERFORMANCE.md §3 and issue 2 that this run measured."""
+    """Verdicts for the targets of docs/performance.md and issue 2 that this run measured."""
     out: list[dict[str, Any]] = []
 
     def add(what: str, target: str, value: float | None, ok: bool | None, note: str = "") -> None:

@@ -1,4 +1,4 @@
-"""S3 client-CPU benchmark against a moto server on loopback (PERFORMANCE.md §3: S3 row).
+"""S3 client-CPU benchmark against a moto server on loopback (docs/performance.md, targets: the S3 row).
 
 Usage::
 

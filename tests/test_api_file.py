@@ -97,7 +97,9 @@ def test_containers_on_file(root: str, tmp_path: Path) -> None:
 
 def test_object_capabilities_and_deprecated_helpers() -> None:
     caps = s3dlio.object_capabilities("file:///tmp/x")
-    assert caps == {"provider": "posix", "get_into": True, "head": True}
+    assert caps == {"provider": "posix", "get_into": True, "head": True, "multipart": False,
+                    "conditional_put": True, "buckets": True, "server_copy": True,
+                    "direct_io": False}
     with pytest.warns(DeprecationWarning), pytest.raises((BackendNotFoundError, StoreError)):
         s3dlio.get_by_key("bucket", "key")
 

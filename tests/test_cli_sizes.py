@@ -1,4 +1,4 @@
-"""Human sizes and ``-j`` limits of ``s3-cli`` (API.md §11)."""
+"""Human sizes and ``-j`` limits of ``s3-cli`` (docs/cli.md)."""
 
 from __future__ import annotations
 

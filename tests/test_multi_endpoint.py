@@ -1,4 +1,4 @@
-"""The multi-endpoint store (API.md §6) over file:// directories, plus the pure URI helpers."""
+"""The multi-endpoint store (docs/multi-endpoint.md) over file:// directories, plus the pure URI helpers."""
 
 from __future__ import annotations
 

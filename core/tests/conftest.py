@@ -11,6 +11,7 @@ import s3dlio_toystore
 from s3dlio_toystore import make_host
 
 from s3dlio.plugin import runtime as rt
+from s3dlio.store import memory
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +25,27 @@ def _fresh_runtime() -> Iterator[None]:
 
 
 @pytest.fixture
+def memory_runtime() -> Iterator[rt.Runtime]:
+    """Install a runtime of core alone (its own plugin serves ``memory://``)."""
+    runtime = rt.Runtime(make_host())
+    previous = rt.install(runtime)
+    try:
+        yield runtime
+    finally:
+        rt.install(previous)
+        memory.clear()
+
+
+@pytest.fixture
+def memory_root(memory_runtime: rt.Runtime) -> str:
+    """A fresh ``memory://`` bucket: the store core's tests use wherever any store will do."""
+    return f"memory://b-{uuid.uuid4().hex[:12]}/"
+
+
+@pytest.fixture
 def mem_runtime() -> Iterator[rt.Runtime]:
-    """Install a runtime whose only backend is the in-memory toy store (``mem://``)."""
+    """Install a runtime whose backends are core's and the toy store (``mem://``): for the
+    tests of plugin loading and of a store without any optional protocol."""
     s3dlio_toystore.clear()
     runtime = rt.Runtime(make_host(("toystore", s3dlio_toystore)))
     previous = rt.install(runtime)

@@ -1,8 +1,10 @@
-"""An in-memory toy backend (``mem://bucket/key``) used by the core tests.
+"""A toy backend plugin (``mem://bucket/key``) for the core tests about plugins.
 
-Core's tests run with only s3dlio-core installed, so they bring their own
-backend: a thread-safe dict per bucket, shared by every instance in the process
-(a pickled copy in the same process sees the same data).
+Tests that need just some store use core's ``memory://`` (the ``memory_root`` fixture).
+This one stays for what ``memory://`` cannot show: a backend registered by a plugin
+module (entry points, claims, middleware, lazy imports) and a store that implements no
+optional protocol (the conformance suite's capability gating). A thread-safe dict per
+bucket, shared by every instance in the process.
 """
 
 from __future__ import annotations

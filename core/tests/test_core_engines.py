@@ -8,12 +8,12 @@ import time
 from typing import Any
 
 import pytest
-import s3dlio_toystore
 
 import s3dlio
 from s3dlio.engines.batch import FAST_ITEM_NS, batch_plan, check_window, run_batch, run_batch_settled
 from s3dlio.engines.ranges import coalesce_ranges, parallel_read_into, plan_chunks
 from s3dlio.errors import BatchError, IntegrityError, NotFoundError, StoreError
+from s3dlio.store.memory import MemoryStore
 
 
 class Gauge:
@@ -138,13 +138,13 @@ def test_slow_items_leave_the_calling_thread_at_once() -> None:
             [None if i % 50 == 7 else -i for i in range(start + 100)]
 
 
-def test_batch_plan_follows_the_store(mem_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert batch_plan(mem_root + "x", 100, 64) == batch_plan(mem_root + "x", 100, 64)
-    assert not batch_plan(mem_root + "x", 100, 64).inline_fast
+def test_batch_plan_follows_the_store(memory_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert batch_plan(memory_root + "x", 100, 64) == batch_plan(memory_root + "x", 100, 64)
+    assert batch_plan(memory_root + "x", 100, 64).inline_fast  # memory:// items take microseconds
     assert batch_plan(None, 3, 64).window == 3
-    monkeypatch.setattr(s3dlio_toystore.MemoryStore, "fast_local_items", True)
-    other = mem_root.rstrip("/") + "-other/x"  # a store opened after the change
-    assert batch_plan(other, 100, 64).inline_fast, "the store's flag reaches the plan"
+    monkeypatch.setattr(MemoryStore, "fast_local_items", False)
+    other = memory_root.rstrip("/") + "-other/x"  # a store opened after the change
+    assert not batch_plan(other, 100, 64).inline_fast, "the store's flag reaches the plan"
 
 
 def test_window_validation() -> None:
@@ -157,41 +157,41 @@ def test_window_validation() -> None:
     assert check_window(1) == 1 and check_window(4096) == 4096
 
 
-def test_api_batch_window_bound(mem_root: str) -> None:
+def test_api_batch_window_bound(memory_root: str) -> None:
     gauge = Gauge()
-    original = s3dlio_toystore.MemoryStore.get
+    original = MemoryStore.get
 
     def slow_get(self: Any, key: str) -> Any:
         with gauge:
             time.sleep(0.002)
             return original(self, key)
 
-    s3dlio.put_many([(mem_root + f"k{i}", bytes([i])) for i in range(40)])
-    s3dlio_toystore.MemoryStore.get = slow_get  # type: ignore[method-assign]
+    s3dlio.put_many([(memory_root + f"k{i}", bytes([i])) for i in range(40)])
+    MemoryStore.get = slow_get  # type: ignore[method-assign]
     try:
-        got = s3dlio.get_many([mem_root + f"k{i}" for i in range(40)], max_in_flight=5)
+        got = s3dlio.get_many([memory_root + f"k{i}" for i in range(40)], max_in_flight=5)
     finally:
-        s3dlio_toystore.MemoryStore.get = original  # type: ignore[method-assign]
+        MemoryStore.get = original  # type: ignore[method-assign]
     assert [bytes(d) for _, d in got] == [bytes([i]) for i in range(40)]
     assert 1 < gauge.peak <= 5
     for bad in (0, -3, 5000):
         with pytest.raises(ValueError):
-            s3dlio.stat_many([mem_root + "k1"], max_in_flight=bad)
+            s3dlio.stat_many([memory_root + "k1"], max_in_flight=bad)
         with pytest.raises(ValueError):
-            s3dlio.put_many([(mem_root + "k1", b"x")], max_in_flight=bad)
+            s3dlio.put_many([(memory_root + "k1", b"x")], max_in_flight=bad)
     with pytest.raises(TypeError, match="list of URIs"):
-        s3dlio.get_many(mem_root + "k1")
+        s3dlio.get_many(memory_root + "k1")
     with pytest.raises(TypeError, match="tuples"):
-        s3dlio.put_many([mem_root + "k1"])  # type: ignore[list-item]
+        s3dlio.put_many([memory_root + "k1"])  # type: ignore[list-item]
     with pytest.raises(TypeError):
-        s3dlio.put_many([(mem_root + "k1", 5)])
-    assert s3dlio.get(mem_root + "k1") == b"\x01"  # nothing was written by the bad calls
+        s3dlio.put_many([(memory_root + "k1", 5)])
+    assert s3dlio.get(memory_root + "k1") == b"\x01"  # nothing was written by the bad calls
 
 
-def test_mixed_schemes_and_bad_uris_fail_per_item(mem_root: str) -> None:
-    s3dlio.put_bytes(mem_root + "a", b"A")
+def test_mixed_schemes_and_bad_uris_fail_per_item(memory_root: str) -> None:
+    s3dlio.put_bytes(memory_root + "a", b"A")
     with pytest.raises(BatchError) as info:
-        s3dlio.get_many([mem_root + "a", "nope://x/y", "not-a-uri", mem_root + "a"])
+        s3dlio.get_many([memory_root + "a", "nope://x/y", "not-a-uri", memory_root + "a"])
     assert [u for u, _ in info.value.failures] == ["nope://x/y", "not-a-uri"]
     assert info.value.succeeded == 2
 

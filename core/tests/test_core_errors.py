@@ -144,3 +144,85 @@ def test_translate_os_error() -> None:
         assert type(err) is cls, code
         assert err.op == "put" and err.uri == "file:///p"
         assert errno.errorcode[code] in str(err)
+
+
+# --------------------------------------------------- every error is a RuntimeError
+EXPORTED = [getattr(E, name) for name in E.__all__
+            if isinstance(getattr(E, name), type) and issubclass(getattr(E, name), BaseException)]
+BUILTIN_MIXINS = {
+    E.ConfigError: ValueError, E.BackendNotFoundError: LookupError,
+    E.FeatureNotInstalledError: ImportError, E.NotFoundError: FileNotFoundError,
+    E.AlreadyExistsError: FileExistsError, E.PermissionDeniedError: PermissionError,
+    E.InvalidPathError: ValueError, E.NotSupportedError: NotImplementedError,
+    E.StoreTimeoutError: TimeoutError, E.LengthMismatchError: ValueError,
+}
+
+
+@pytest.mark.parametrize("cls", EXPORTED, ids=lambda c: c.__name__)
+def test_every_exported_error_is_a_runtime_error_and_keeps_its_mixin(cls: type) -> None:
+    assert issubclass(cls, RuntimeError), cls.__mro__
+    mixin = BUILTIN_MIXINS.get(cls)
+    if mixin is not None:
+        assert issubclass(cls, mixin), (cls, mixin)
+
+
+def test_plugin_and_config_errors_are_caught_as_runtime_errors() -> None:
+    # The original raised RuntimeError for an unknown scheme or a bad option.
+    for err in (E.BackendNotFoundError("Unsupported URI scheme 'ftp://'"),
+                E.ConfigError("S3DLIO_RANGE_THRESHOLD_MB: not an integer"),
+                E.AmbiguousBackendError("two plugins claim s3"), E.PluginLoadError("boom")):
+        with pytest.raises(RuntimeError):
+            raise err
+    with pytest.raises(LookupError):
+        raise E.BackendNotFoundError("ftp")
+    with pytest.raises(ValueError):
+        raise E.ConfigError("bad")
+
+
+def test_feature_not_installed_keeps_import_error_fields() -> None:
+    # ImportError.__init__ must run (RuntimeError's comes first in the MRO).
+    err = E.FeatureNotInstalledError("pip install s3dlio-oplog", name="s3dlio_oplog")
+    assert (err.msg, err.name, str(err)) == ("pip install s3dlio-oplog", "s3dlio_oplog",
+                                             "pip install s3dlio-oplog")
+    clone = pickle.loads(pickle.dumps(err))
+    assert (type(clone), clone.msg, clone.name) == (E.FeatureNotInstalledError,
+                                                    "pip install s3dlio-oplog", "s3dlio_oplog")
+
+
+def test_config_error_pickles_and_is_both_value_and_runtime_error() -> None:
+    clone = pickle.loads(pickle.dumps(E.ConfigError("bad value")))
+    assert type(clone) is E.ConfigError and str(clone) == "bad value"
+    assert isinstance(clone, ValueError) and isinstance(clone, RuntimeError)
+
+
+# ---------------------------------------------- code, retry_after, retryable fields
+@pytest.mark.parametrize(("cls", "retryable"), [
+    (E.StoreError, False), (E.NotFoundError, False), (E.PermissionDeniedError, False),
+    (E.PreconditionError, False), (E.InvalidPathError, False), (E.NotSupportedError, False),
+    (E.TransientError, True), (E.ThrottledError, True), (E.StoreTimeoutError, True),
+    (E.IntegrityError, True),
+])
+def test_retryable_defaults_from_the_class(cls: type[E.StoreError], retryable: bool) -> None:
+    assert cls("x").retryable is retryable
+    assert cls("x", retryable=not retryable).retryable is (not retryable)  # the raiser decides
+    assert E.LengthMismatchError("x", expected=1, actual=0).retryable is True
+
+
+@pytest.mark.parametrize("cls", ALL_STORE_ERRORS, ids=lambda c: c.__name__)
+def test_code_retry_after_retryable_survive_pickle(cls: type[E.StoreError]) -> None:
+    err = cls("slow down", op="get", uri="s3://b/k", status=503, code="SlowDown",
+              retry_after=7.5, retryable=False)
+    clone = pickle.loads(pickle.dumps(err))
+    assert (clone.code, clone.retry_after, clone.retryable) == ("SlowDown", 7.5, False)
+    assert str(clone) == str(err)
+
+
+def test_code_and_retry_after_are_rendered_when_they_add_something() -> None:
+    err = E.ThrottledError("slow", op="get", uri="s3://b/k", status=503, code="SlowDown",
+                           retry_after=7.0)
+    assert "code=SlowDown" in str(err) and "retry_after=7s" in str(err)
+    # Not twice: a code already in the message, or one that is just the status.
+    assert "code=" not in str(E.NotFoundError("NoSuchKey: gone", code="NoSuchKey"))
+    assert "code=" not in str(E.StoreError("m", status=404, code="404"))
+    plain = E.StoreError("m")
+    assert (plain.code, plain.retry_after, plain.retryable) == (None, None, False)

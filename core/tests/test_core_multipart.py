@@ -1,4 +1,4 @@
-"""Core's MultipartUploadWriter on the in-memory toy store (native parts and the fallback)."""
+"""Core's MultipartUploadWriter on ``memory://`` (native parts and the put_stream fallback)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,32 @@ import gc
 import pickle
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import pytest
-from s3dlio_toystore import _DATA, _LOCK, MemoryStore
 
 from s3dlio.errors import IntegrityError, StoreError, TransientError
 from s3dlio.plugin import runtime as rt
 from s3dlio.store import Capability, UploadPart
+from s3dlio.store.memory import MemoryStore
 from s3dlio.store.multipart import MultipartUploadWriter, _part_size_for, check_part_list, upload_buffer
 
 KiB = 1024
 
 
 class PartsStore(MemoryStore):
-    """The toy store with native multipart, instrumented for the tests."""
+    """``memory://``'s native multipart, instrumented for the tests."""
 
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.MULTIPART})
     min_part_size: ClassVar[int] = 4 * KiB
     max_parts: ClassVar[int] = 10_000
 
     def __init__(self, root: str, settings: Any) -> None:
         super().__init__(root, settings)
-        self.uploads: dict[str, dict[int, bytes]] = {}
+        self.uploads: dict[str, str] = {}
+        """Open uploads: the store's id → ``u1``, ``u2``, … in creation order."""
+        self.created = 0
         self.aborted: list[str] = []
         self.completed: list[str] = []
         self.fail_part: int | None = None
@@ -43,8 +45,9 @@ class PartsStore(MemoryStore):
         self._mutex = threading.Lock()
 
     def create_upload(self, key: str, *, content_type: str | None = None) -> str:
-        upload_id = f"u{len(self.uploads) + 1}"
-        self.uploads[upload_id] = {}
+        upload_id = super().create_upload(key, content_type=content_type)
+        self.created += 1
+        self.uploads[upload_id] = f"u{self.created}"
         return upload_id
 
     def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
@@ -56,19 +59,16 @@ class PartsStore(MemoryStore):
                 time.sleep(self.part_delay)
             if part_number == self.fail_part:
                 raise StoreError("injected part failure", op="upload_part", uri=self.uri(key))
-            self.uploads[upload_id][part_number] = bytes(data)
-            return UploadPart(part_number, len(data), etag=f"e{part_number}")
+            return super().upload_part(key, upload_id, part_number, data)
         finally:
             with self._mutex:
                 self.active -= 1
 
     def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
-        blob = b"".join(self.uploads[upload_id][p.part_number] for p in parts)
+        super().complete_upload(key, upload_id, parts)
         if self.truncate_on_complete:
-            blob = blob[:-1]
-        with _LOCK:
-            _DATA.setdefault(self.root, {})[key] = (blob, time.time())
-        self.completed.append(upload_id)
+            self.put(key, memoryview(bytes(self.get(key))[:-1]))
+        self.completed.append(self.uploads.pop(upload_id))
         if self.complete_error is not None:
             raise self.complete_error
         count = self.etag_parts if self.etag_parts is not None else len(parts)
@@ -77,13 +77,29 @@ class PartsStore(MemoryStore):
     def abort_upload(self, key: str, upload_id: str) -> None:
         if self.fail_abort:
             raise StoreError("abort failed too", op="abort_upload", uri=self.uri(key))
-        self.aborted.append(upload_id)
-        self.uploads.pop(upload_id, None)
+        self.aborted.append(self.uploads.pop(upload_id, upload_id))
+        super().abort_upload(key, upload_id)
+
+
+class PlainStore(MemoryStore):
+    """``memory://`` without native multipart: the writer falls back to ``put_stream``."""
+
+    create_upload = upload_part = complete_upload = abort_upload = None  # type: ignore[assignment]
+
+
+def _bucket() -> str:
+    return f"memory://mpu-{uuid.uuid4().hex[:12]}/"
 
 
 @pytest.fixture
-def store(mem_runtime: rt.Runtime) -> PartsStore:
-    return PartsStore("mem://parts-bucket/", mem_runtime.settings)
+def store(memory_runtime: rt.Runtime) -> PartsStore:
+    return PartsStore(_bucket(), memory_runtime.settings)
+
+
+def test_capabilities_follow_the_methods() -> None:
+    assert Capability.MULTIPART in PartsStore.capabilities
+    assert Capability.MULTIPART not in PlainStore.capabilities
+    assert Capability.CONDITIONAL_PUT in PlainStore.capabilities  # the rest is inherited
 
 
 def _exists(store: MemoryStore, key: str) -> bool:
@@ -236,9 +252,9 @@ def test_complete_with_unknown_outcome_is_settled_by_head(store: PartsStore) -> 
     assert info["total_bytes"] == 9 * KiB and store.aborted == []
 
 
-def test_verification_deletes_a_wrong_object(mem_runtime: rt.Runtime) -> None:
-    settings = mem_runtime.settings.evolve("upload", mpu_put_verify=True)
-    store = PartsStore("mem://verify-bucket/", settings)
+def test_verification_deletes_a_wrong_object(memory_runtime: rt.Runtime) -> None:
+    settings = memory_runtime.settings.evolve("upload", mpu_put_verify=True)
+    store = PartsStore(_bucket(), settings)
     store.truncate_on_complete = True
     writer = _writer(store)
     writer.write(b"v" * 9 * KiB)
@@ -247,8 +263,8 @@ def test_verification_deletes_a_wrong_object(mem_runtime: rt.Runtime) -> None:
     assert not _exists(store, "obj")
 
 
-def test_fallback_streams_through_put_stream(mem_runtime: rt.Runtime) -> None:
-    plain = MemoryStore("mem://plain-bucket/", mem_runtime.settings)
+def test_fallback_streams_through_put_stream(memory_runtime: rt.Runtime) -> None:
+    plain = PlainStore(_bucket(), memory_runtime.settings)
     with MultipartUploadWriter.for_store(plain, "streamed", part_size=1000, max_in_flight=2) as w:
         for i in range(25):
             w.write(bytes([i]) * 300)
@@ -257,8 +273,8 @@ def test_fallback_streams_through_put_stream(mem_runtime: rt.Runtime) -> None:
     assert plain.get("streamed") == b"".join(bytes([i]) * 300 for i in range(25))
 
 
-def test_fallback_abort_publishes_nothing(mem_runtime: rt.Runtime) -> None:
-    plain = MemoryStore("mem://plain-bucket2/", mem_runtime.settings)
+def test_fallback_abort_publishes_nothing(memory_runtime: rt.Runtime) -> None:
+    plain = PlainStore(_bucket(), memory_runtime.settings)
     with pytest.raises(RuntimeError), \
             MultipartUploadWriter.for_store(plain, "never", part_size=1000) as w:
         w.write(b"a" * 5000)

@@ -24,15 +24,9 @@ from s3dlio.errors import (
     PluginLoadError,
 )
 from s3dlio.plugin import runtime as rt
+from s3dlio.plugin.hookspecs import hookspec
 from s3dlio.plugin.host import EntryPointInfo, module_plugin
-from s3dlio.plugin.registry import (
-    AdapterSpec,
-    BackendSpec,
-    FormatSpec,
-    GeneratorSpec,
-    MiddlewareSpec,
-    OplogSinkSpec,
-)
+from s3dlio.plugin.registry import BackendSpec, LazySpec, MiddlewareSpec, NamedRegistry
 from s3dlio.store.middleware import StoreWrapper
 
 HERE = __name__
@@ -151,7 +145,7 @@ def test_backend_module_is_imported_lazily(installed: Any, tmp_path: Any,
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     installed(make_host(("lazyplug", backend_plugin("lazyplug", f"{mod}:LazyStore", ("lazy",)))))
-    assert rt.runtime().host.backends.schemes() == ["lazy"]
+    assert rt.runtime().host.backends.schemes() == ["lazy", "memory"]  # memory:// is core's
     assert mod not in sys.modules  # registering imported nothing
     s3dlio.put_bytes("lazy://b/k", b"v")
     assert mod in sys.modules
@@ -171,68 +165,63 @@ def test_backend_factory_that_fails_to_import(installed: Any) -> None:
     assert isinstance(info.value.__cause__, PluginLoadError)
 
 
-# --------------------------------------------------------------- the named registries
+# ------------------------------------------------- hooks declared by feature plugins
 
 
-@pytest.mark.parametrize(
-    ("hook", "attr", "spec"),
-    [
-        ("s3dlio_register_generators", "generators",
-         GeneratorSpec(name="toygen", factory=f"{HERE}:toy_generator")),
-        ("s3dlio_register_oplog_sinks", "oplog_sinks",
-         OplogSinkSpec(name="toysink", factory=f"{HERE}:ToySink")),
-        ("s3dlio_register_formats", "formats",
-         FormatSpec(name="toyfmt", factory=f"{HERE}:ToyFormat", extensions=[".toy"])),
-        ("s3dlio_register_adapters", "adapters",
-         AdapterSpec(name="toyfw", factory=f"{HERE}:ToyAdapter", framework_module="json")),
-    ],
-)
-def test_named_registries(hook: str, attr: str, spec: Any) -> None:
-    def register(registry: Any) -> None:
-        registry.register(spec)
+class ToyHookspecs:
+    """What a feature plugin's own ``hookspecs`` module holds."""
 
-    register.__name__ = hook
-    host = make_host(("toyfeat", module_plugin("toyfeat", **{hook: register}))).compose()
-    registry = getattr(host, attr)
-    got = registry.get(spec.name)
-    assert got.plugin == "toyfeat" and got.factory == spec.factory
-    assert spec.name in registry and spec.name in registry.names()
-    assert got.load() is getattr(sys.modules[HERE], spec.factory.split(":")[1])
-    assert report_of(host, "toyfeat").hooks == [hook]
-    with pytest.raises(KeyError, match="no"):
+    @hookspec
+    def s3dlio_register_toys(self, registry: Any) -> None:
+        """A registry only the declaring plugin reads."""
+
+
+def _declaring_plugin() -> types.ModuleType:
+    def s3dlio_addhooks(pluginmanager: Any) -> None:
+        pluginmanager.add_hookspecs(ToyHookspecs)
+
+    return module_plugin("toyfeature", s3dlio_addhooks=s3dlio_addhooks)
+
+
+def _toy_implementer(plugin_name: str, name: str = "toygen") -> types.ModuleType:
+    def s3dlio_register_toys(registry: Any) -> None:
+        registry.register(LazySpec(name=name, factory=f"{HERE}:ToyFormat"))
+
+    return module_plugin(plugin_name, s3dlio_register_toys=s3dlio_register_toys)
+
+
+def test_a_plugin_declares_its_own_hook_and_collects_it() -> None:
+    # The implementer registers before the declaring plugin: s3dlio_addhooks is historic.
+    host = make_host(("vendor", _toy_implementer("vendor")), ("toyfeature", _declaring_plugin())).load()
+    assert report_of(host, "vendor").error == ""
+    registry = host.collect("s3dlio_register_toys", NamedRegistry("toy"))
+    got = registry.get("toygen")
+    assert got.plugin == "vendor" and got.load() is ToyFormat
+    assert host.collect("s3dlio_register_toys", NamedRegistry("toy")) is registry  # once per host
+    with pytest.raises(KeyError, match="no toy named 'absent'"):
         registry.get("absent")
 
 
-def toy_generator(size: int) -> bytes:
-    return b"\0" * size
-
-
-class ToySink:
-    pass
+def test_a_hook_nobody_declares_is_unknown() -> None:
+    host = make_host(("vendor", _toy_implementer("vendor"))).load()
+    assert "unknown hook" in report_of(host, "vendor").error
+    with pytest.raises(PluginError, match="no hook named"):
+        host.collect("s3dlio_register_toys", NamedRegistry("toy"))
 
 
 class ToyFormat:
     pass
 
 
-class ToyAdapter:
-    pass
-
-
 def test_named_registry_conflict_needs_a_choice() -> None:
-    def make(plugin_name: str) -> types.ModuleType:
-        def s3dlio_register_formats(registry: Any) -> None:
-            registry.register(FormatSpec(name="npz", factory=f"{HERE}:ToyFormat"))
-
-        return module_plugin(plugin_name, s3dlio_register_formats=s3dlio_register_formats)
-
-    host = make_host(("fa", make("fa")), ("fb", make("fb"))).compose()
-    assert {k: sorted(v) for k, v in host.formats.conflicts().items()} == {"npz": ["fa", "fb"]}
+    plugins = (("toyfeature", _declaring_plugin()), ("fa", _toy_implementer("fa", "npz")),
+               ("fb", _toy_implementer("fb", "npz")))
+    registry = make_host(*plugins).load().collect("s3dlio_register_toys", NamedRegistry("toy"))
+    assert {k: sorted(v) for k, v in registry.conflicts().items()} == {"npz": ["fa", "fb"]}
     with pytest.raises(AmbiguousBackendError, match="npz"):
-        host.formats.get("npz")
-    chosen = make_host(("fa", make("fa")), ("fb", make("fb")),
-                       explicit={"plugins": {"prefer": {"npz": "fb"}}}).compose()
-    assert chosen.formats.get("npz").plugin == "fb"
+        registry.get("npz")
+    chosen = make_host(*plugins, explicit={"plugins": {"prefer": {"npz": "fb"}}}).load()
+    assert chosen.collect("s3dlio_register_toys", NamedRegistry("toy")).get("npz").plugin == "fb"
 
 
 # ------------------------------------------------------------------------- middleware
@@ -421,7 +410,7 @@ def test_failing_plugin_import_is_reported_not_fatal(monkeypatch: pytest.MonkeyP
     assert broken.status == "failed" and "ModuleNotFoundError" in broken.error
     assert broken.distribution == "dist-broken"
     assert report_of(host, "goodplug").status == "loaded"
-    assert host.backends.schemes() == ["mem"]
+    assert host.backends.schemes() == ["mem", "memory"]
     assert report_of(host, "s3dlio").status == "builtin"
     assert broken.to_dict()["status"] == "failed"
 
@@ -440,7 +429,7 @@ def test_plugin_whose_hook_raises_is_isolated() -> None:
     host = make_host(("badhook", bad), ("toystore", s3dlio_toystore)).compose()
     assert report_of(host, "badhook").status == "failed"
     assert "hook exploded" in report_of(host, "badhook").error
-    assert host.backends.schemes() == ["mem"]
+    assert host.backends.schemes() == ["mem", "memory"]
     with pytest.raises(PluginLoadError, match="badhook"):
         make_host(("badhook", bad), environ={"S3DLIO_STRICT_PLUGINS": "true"}).compose()
 
@@ -480,11 +469,11 @@ def test_duplicate_entry_point_names_conflict_unless_preferred(monkeypatch: pyte
     dups = [r for r in host.reports if r.name == "dup"]
     assert [r.status for r in dups] == ["conflict", "conflict"]
     assert "dist-a" in dups[0].error and "dist-b" in dups[0].error and "prefer" in dups[0].error
-    assert host.backends.schemes() == []  # neither wins by load order
+    assert host.backends.schemes() == ["memory"]  # neither wins by load order
     with pytest.raises(PluginError, match="several distributions"):
         make_host(entry_points=eps, environ={"S3DLIO_STRICT_PLUGINS": "1"}).compose()
     chosen = make_host(entry_points=eps, explicit={"plugins": {"prefer": {"dup": "dist-b"}}}).compose()
-    assert chosen.backends.schemes() == ["memb"]
+    assert chosen.backends.schemes() == ["memb", "memory"]
     statuses = {r.distribution: r.status for r in chosen.reports if r.name == "dup"}
     assert statuses == {"dist-a": "disabled", "dist-b": "loaded"}
 
@@ -497,7 +486,7 @@ def test_prefer_from_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Any)
     cfg = tmp_path / "s3dlio.toml"
     cfg.write_text('[plugins.prefer]\ndup = "dist-a"\n')
     host = make_host(entry_points=eps, config_file=str(cfg)).compose()
-    assert host.backends.schemes() == ["mem"]
+    assert host.backends.schemes() == ["mem", "memory"]
 
 
 class OtherMemoryStore(MemoryStore):
@@ -528,7 +517,7 @@ def test_disable_autoload_loads_only_named_plugins(monkeypatch: pytest.MonkeyPat
     host = make_host(entry_points=eps, environ={"S3DLIO_DISABLE_PLUGIN_AUTOLOAD": "1"}).compose()
     assert {r.name: r.status for r in host.reports if r.name.startswith("plug_")} == {
         "plug_one": "disabled", "plug_two": "disabled"}
-    assert host.backends.schemes() == []
+    assert host.backends.schemes() == ["memory"]
     host = make_host(entry_points=eps, environ={"S3DLIO_DISABLE_PLUGIN_AUTOLOAD": "1",
                                                 "S3DLIO_PLUGINS": "plug_two"}).compose()
     assert report_of(host, "plug_two").status == "loaded"

@@ -106,10 +106,10 @@ def test_plugin_is_lazy_for_an_entry_point_plugin() -> None:
     assert posix is not None
 
 
-def test_errors_translate_helper(mem_root: str) -> None:
+def test_errors_translate_helper(memory_root: str) -> None:
     import s3dlio
 
-    err = assert_errors_translate(lambda: s3dlio.get(mem_root + "missing"), NotFoundError,
+    err = assert_errors_translate(lambda: s3dlio.get(memory_root + "missing"), NotFoundError,
                                   uri="missing", op="get", builtin=FileNotFoundError)
     assert isinstance(err, NotFoundError)
 
@@ -119,9 +119,9 @@ def test_errors_translate_helper(mem_root: str) -> None:
     with pytest.raises(AssertionError, match="expected an s3dlio error"):
         assert_errors_translate(raw, NotFoundError)
     with pytest.raises(AssertionError, match="expected PermissionDeniedError"):
-        assert_errors_translate(lambda: s3dlio.get(mem_root + "missing"), s3dlio.PermissionDeniedError)
+        assert_errors_translate(lambda: s3dlio.get(memory_root + "missing"), s3dlio.PermissionDeniedError)
     with pytest.raises(AssertionError):
-        assert_errors_translate(lambda: s3dlio.get(mem_root + "missing"), NotFoundError, op="put")
+        assert_errors_translate(lambda: s3dlio.get(memory_root + "missing"), NotFoundError, op="put")
     with pytest.raises(pytest.fail.Exception):
         assert_errors_translate(lambda: None)
 

@@ -2,8 +2,10 @@
 
 ``import s3dlio`` is light: it imports no SDK, numpy, pyarrow or framework, and
 composes no plugins. Public names are resolved on first access (module
-``__getattr__``); names served by a plugin that is not installed raise
-:class:`~s3dlio.errors.FeatureNotInstalledError` naming the package to install.
+``__getattr__``): core's own from its modules, the rest from what the installed
+plugins export (``s3dlio_register_exports``); a name or submodule of a first-party
+plugin that is not installed raises :class:`~s3dlio.errors.FeatureNotInstalledError`
+naming the package to install.
 
 Quick start::
 
@@ -94,8 +96,7 @@ from s3dlio.errors import (
 from s3dlio.errors import (
     UnsupportedOperationError as UnsupportedOperationError,
 )
-from s3dlio.plugin.exports import resolve_served
-from s3dlio.plugin.hookspecs import hookimpl as hookimpl
+from s3dlio.plugin.exports import install_finder, resolve_name
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from s3dlio.api import (
@@ -225,34 +226,14 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         configure_retries as configure_retries,
     )
     from s3dlio.api.configure import (
-        configure_s3 as configure_s3,
-    )
-    from s3dlio.api.configure import (
         configure_tokio_threads as configure_tokio_threads,
-    )
-    from s3dlio.api.configure import (
-        gcs_get_channel_count as gcs_get_channel_count,
-    )
-    from s3dlio.api.configure import (
-        gcs_get_rapid_mode as gcs_get_rapid_mode,
-    )
-    from s3dlio.api.configure import (
-        gcs_query_rapid_bucket as gcs_query_rapid_bucket,
-    )
-    from s3dlio.api.configure import (
-        gcs_set_channel_count as gcs_set_channel_count,
-    )
-    from s3dlio.api.configure import (
-        gcs_set_rapid_mode as gcs_set_rapid_mode,
     )
     from s3dlio.api.configure import (
         init_logging as init_logging,
     )
-    from s3dlio.api.configure import (
-        parse_s3_uri_full as parse_s3_uri_full,
-    )
     from s3dlio.api.transfer import download as download
     from s3dlio.api.transfer import upload as upload
+    from s3dlio.plugin.hookspecs import hookimpl as hookimpl
     from s3dlio.store.multi_endpoint import (
         MultiEndpointStore as MultiEndpointStore,
     )
@@ -283,11 +264,7 @@ for _module, _names in {
         "get_many_async get_many_stats_async get_range_async head_async list_async mkdir_async "
         "put_bytes_async put_many_async stat_async stat_many_async upload_async"
     ),
-    "s3dlio.api.configure": (
-        "configure_s3 configure_tokio_threads gcs_get_channel_count gcs_get_rapid_mode "
-        "gcs_query_rapid_bucket gcs_set_channel_count gcs_set_rapid_mode init_logging parse_s3_uri_full "
-        "configure_retries"
-    ),
+    "s3dlio.api.configure": "configure_tokio_threads init_logging configure_retries",
     "s3dlio.api.transfer": "download upload",
     "s3dlio.store.multipart": "MultipartUploadWriter ReservedBuffer",
     "s3dlio.store.multi_endpoint": (
@@ -296,44 +273,14 @@ for _module, _names in {
     ),
     "s3dlio.store": "ObjectStore ObjectMeta ListPage Capability",
     "s3dlio.plugin.host": "PluginHost",
+    "s3dlio.plugin.hookspecs": "hookimpl",
 }.items():
     for _name in _names.split():
         _CORE[_name] = _module
 
-#: Names served by feature plugins: name -> (module, distribution to install).
-_PLUGIN_NAMES: dict[str, tuple[str, str]] = {}
-for _module, _dist, _names in (
-    (
-        "s3dlio_datagen.api",
-        "s3dlio-datagen",
-        "put put_async generate_data generate_data_with_threads generate_into_buffer Generator "
-        "XorStream generate_npz_bytes generate_parquet_bytes generate_parquet_bytes_schema "
-        "generate_and_write_parquet generate_and_write_parquet_schema "
-        "generate_and_write_parquet_schema_streaming py_total_cpus py_default_data_gen_threads",
-    ),
-    (
-        "s3dlio_oplog.api",
-        "s3dlio-oplog",
-        "init_op_log finalize_op_log is_op_log_active set_op_log_client_id op_log_stats",
-    ),
-    (
-        "s3dlio_loaders.api",
-        "s3dlio-loaders",
-        "AsyncDataLoader create_async_loader create_dataset create_tfrecord_index Dataset "
-        "get_tfrecord_index_entries index_tfrecord_bytes ItemIterator LoaderOptions ObjectItem "
-        "ObjectStoreIterableDataset ObjectStoreMapDataset parquet_cache_clear parquet_cache_invalidate "
-        "parquet_cache_len parquet_get_rg parquet_rg_row_offsets ParquetIndex ParquetItem "
-        "ParquetRowGroupDataset ParquetStreamLoader PyAsyncDataLoader PyAsyncDataLoaderIter "
-        "PyBytesAsyncDataLoader PyBytesAsyncDataLoaderIter PyBytesDataLoaderSyncIter PyDataset "
-        "PyLoaderOptions PyObjectDataLoaderSyncIter PyObjectItem PyParquetIndex PyParquetItem "
-        "PyParquetStreamLoader PyVecDataset read_npz read_tfrecord_index S3IterableDataset S3MapDataset "
-        "VecDataLoader VecDataset",
-    ),
-):
-    for _name in _names.split():
-        _PLUGIN_NAMES[_name] = (_module, _dist)
+del _module, _names, _name
 
-del _module, _names, _name, _dist
+install_finder()  # ``import s3dlio.torch``: submodules served by plugins
 
 
 def __getattr__(name: str) -> Any:
@@ -342,17 +289,18 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module_name), name)
         globals()[name] = value  # later lookups skip __getattr__
         return value
-    return resolve_served(globals(), "s3dlio", name, _PLUGIN_NAMES)
+    return resolve_name(globals(), name)
 
 
 def __dir__() -> builtins.list[str]:
-    return sorted(set(globals()) | set(_CORE) | set(_PLUGIN_NAMES))
+    from s3dlio.plugin import catalog
+
+    return sorted(set(globals()) | set(_CORE) | set(catalog.NAMES))
 
 
 __all__ = [  # built from the error module's names and the lazy table
     *(name for name in _errors.__all__ if name.endswith("Error")),
     "BytesView",
     "__version__",
-    "hookimpl",
     *sorted(_CORE),
 ]

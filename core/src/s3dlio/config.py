@@ -23,7 +23,8 @@ from typing import Any
 import attrs
 
 from s3dlio.errors import ConfigError
-from s3dlio.log import redact
+from s3dlio.plugin.registry import Attributed
+from s3dlio.redaction import redact
 
 __all__ = [
     "ConfigSchema",
@@ -93,7 +94,12 @@ def _meta(field: attrs.Attribute) -> dict[str, Any]:  # type: ignore[type-arg]
 
 
 def convert_value(raw: Any, field: attrs.Attribute, *, where: str) -> Any:  # type: ignore[type-arg]
-    """Convert ``raw`` (a string from the environment or a TOML value) to the field's kind."""
+    """Convert ``raw`` (a string from the environment or a TOML value) to the field's kind.
+
+    A value that does not convert raises ``ConfigError`` naming ``where`` (the variable,
+    or the file and key), the expected type and an example, never Python's own message
+    (``invalid literal for int() with base 10``).
+    """
     meta = _meta(field)
     kind = meta["kind"]
     try:
@@ -105,14 +111,14 @@ def convert_value(raw: Any, field: attrs.Attribute, *, where: str) -> Any:  # ty
             elif isinstance(raw, int) and raw in (0, 1):
                 value = bool(raw)
             else:
-                raise ValueError(f"expected a boolean (1/0, true/false), got {raw!r}")
+                raise ValueError(raw)
         elif kind is int:
             if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-                raise ValueError(f"expected an integer, got {raw!r}")
+                raise ValueError(raw)
             value = int(raw.strip().replace("_", "")) if isinstance(raw, str) else int(raw)
         elif kind is float:
             if isinstance(raw, bool):
-                raise ValueError(f"expected a number, got {raw!r}")
+                raise ValueError(raw)
             value = float(raw)
         elif kind is list:
             if isinstance(raw, str):
@@ -120,15 +126,34 @@ def convert_value(raw: Any, field: attrs.Attribute, *, where: str) -> Any:  # ty
             elif isinstance(raw, (list, tuple)):
                 value = [str(v) for v in raw]
             else:
-                raise ValueError(f"expected a list, got {raw!r}")
+                raise ValueError(raw)
         elif kind is dict:
             if not isinstance(raw, Mapping):
-                raise ValueError(f"expected a table, got {raw!r}")
+                raise ValueError(raw)
             value = {str(k): str(v) for k, v in raw.items()}
         else:
             value = str(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+    except (ValueError, TypeError) as exc:  # TypeError: int() of a TOML array or table
+        expected = {
+            bool: "a boolean (1/0, true/false)", int: "an integer", float: "a number",
+            list: "a comma-separated list", dict: "a table",
+        }.get(kind, "a string")
+        if meta.get("unit") == "MB":
+            expected += " (MiB)"
+        default = field.default
+        if kind is bool:
+            example = "true"
+        elif kind in (int, float) and isinstance(default, (int, float)) and not isinstance(default, bool):
+            example = str(default)
+        elif kind is int:
+            example = str(int(meta.get("minimum") or 1))
+        elif kind is float:
+            example = "1.5"
+        else:
+            example = "a,b" if kind is list else "name = value"
+        # A variable name reads best as the assignment to write; a file key as the value.
+        sample = f"{where}={example}" if where.isupper() and " " not in where else example
+        raise ConfigError(f"{where}={raw!r} is not valid: expected {expected}, e.g. {sample}") from exc
     _validate(value, meta, where)
     return value
 
@@ -180,6 +205,10 @@ class CoreSettings:
         "", env="S3DLIO_LOG_LEVEL",
         choices=("", "trace", "debug", "info", "warn", "warning", "error"),
         help="if set, s3dlio logs to stderr at this level (as init_logging)",
+    )
+    log_format: str = setting(
+        "console", env="S3DLIO_LOG_FORMAT", choices=("console", "json"),
+        help="how stderr logging renders: console lines, or one JSON object per line",
     )
     rt_threads: int = setting(
         0, env="S3DLIO_RT_THREADS", minimum=0, maximum=4096,
@@ -293,7 +322,7 @@ class SectionSpec:
     plugin: str
 
 
-class ConfigSchema:
+class ConfigSchema(Attributed):
     """Collects the settings sections; passed to ``s3dlio_add_config``."""
 
     def __init__(self) -> None:

@@ -5,19 +5,26 @@ operation, the URI, and (for network backends) the endpoint, HTTP status, reques
 id and attempt count. The underlying cause is always chained (``raise ... from``),
 never swallowed.
 
-The tree also inherits from the built-in exception a caller would naturally catch:
-``NotFoundError`` is a ``FileNotFoundError``, ``InvalidPathError`` a ``ValueError``,
-and every ``StoreError`` a ``RuntimeError``. Code written against the original
-s3dlio, which raised ``RuntimeError`` everywhere, keeps working.
+Every class is a ``RuntimeError`` — code written against the original s3dlio, which
+raised ``RuntimeError`` everywhere (unknown schemes, bad options, failed requests),
+keeps working — and also inherits the built-in exception a caller would naturally
+catch: ``NotFoundError`` is a ``FileNotFoundError``, ``InvalidPathError`` and
+``ConfigError`` are ``ValueError``, ``BackendNotFoundError`` a ``LookupError``.
+
+A :class:`StoreError` of a network backend also carries the service's error ``code``,
+the server's ``Retry-After`` (``retry_after``, seconds) and ``retryable``, what core's
+retry policy decides by: ``True`` by default for the transient classes
+(:class:`TransientError` and its subclasses, :class:`IntegrityError`), ``False`` for
+every other class; a backend may override it per error.
 """
 
 from __future__ import annotations
 
 import errno as _errno
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from s3dlio.log import redact
+from s3dlio.redaction import redact
 
 __all__ = [
     "AlreadyExistsError",
@@ -48,8 +55,8 @@ __all__ = [
 ]
 
 
-class S3dlioError(Exception):
-    """Base class of every error raised by s3dlio."""
+class S3dlioError(RuntimeError):
+    """Base class of every error raised by s3dlio (a ``RuntimeError``, as the original's were)."""
 
 
 class ConfigError(S3dlioError, ValueError):
@@ -75,13 +82,24 @@ class AmbiguousBackendError(PluginError):
 class FeatureNotInstalledError(PluginError, ImportError):
     """A public name is served by a plugin that is not installed; the message is the install hint."""
 
+    def __init__(self, *args: object, name: str | None = None, path: str | None = None) -> None:
+        # RuntimeError.__init__ precedes ImportError's in the MRO; ImportError's sets
+        # ``.msg``, ``.name`` and ``.path`` (and accepts them as keywords).
+        ImportError.__init__(self, *args, name=name, path=path)
 
-class StoreError(S3dlioError, RuntimeError):
+
+class StoreError(S3dlioError):
     """A storage operation failed.
 
     Attributes describe the failed request; any of them may be ``None`` when the
-    backend cannot know it (a local file has no HTTP status).
+    backend cannot know it (a local file has no HTTP status). ``code`` is the service's
+    error code (``NoSuchKey``, ``BlobNotFound``, a GCS reason), ``retry_after`` the
+    seconds the server asked to wait (``Retry-After``) and ``retryable`` whether another
+    attempt could succeed: ``None`` takes the class's :attr:`default_retryable`.
     """
+
+    default_retryable: ClassVar[bool] = False
+    """What ``retryable`` is unless the raiser says otherwise (core's retry policy reads it)."""
 
     def __init__(
         self,
@@ -94,6 +112,9 @@ class StoreError(S3dlioError, RuntimeError):
         status: int | None = None,
         request_id: str | None = None,
         attempts: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
     ) -> None:
         self.message = redact(message)
         self.op = op
@@ -103,6 +124,9 @@ class StoreError(S3dlioError, RuntimeError):
         self.status = status
         self.request_id = request_id
         self.attempts = attempts
+        self.code = code
+        self.retry_after = retry_after
+        self.retryable: bool = self.default_retryable if retryable is None else retryable
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -117,8 +141,12 @@ class StoreError(S3dlioError, RuntimeError):
             extras.append(f"endpoint={self.endpoint}")
         if self.status is not None:
             extras.append(f"status={self.status}")
+        if self.code and self.code not in self.message and self.code != str(self.status):
+            extras.append(f"code={self.code}")
         if self.request_id:
             extras.append(f"request_id={self.request_id}")
+        if self.retry_after is not None:
+            extras.append(f"retry_after={self.retry_after:g}s")
         if self.attempts is not None:
             extras.append(f"attempts={self.attempts}")
         return f"{text} ({', '.join(extras)})" if extras else text
@@ -135,6 +163,9 @@ class StoreError(S3dlioError, RuntimeError):
             "status": self.status,
             "request_id": self.request_id,
             "attempts": self.attempts,
+            "code": self.code,
+            "retry_after": self.retry_after,
+            "retryable": self.retryable,
         }
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -167,43 +198,42 @@ def _rebuild_store_error(
     return err
 
 
-class NotFoundError(StoreError, FileNotFoundError):
+class _ErrnoStoreError(StoreError):
+    """A ``StoreError`` that is also an ``OSError``: ``errno`` is the class's, ``strerror``
+    the message and ``filename`` the URI, so ``except FileNotFoundError`` code reads them."""
+
+    errno_value: ClassVar[int] = 0
+    default_message: ClassVar[str] = "failed"
+    errno: int | None  # the OSError fields, as typeshed declares them
+    strerror: str | None
+    filename: Any
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(self.default_message if message is None else message, **kwargs)
+        self.errno = self.errno_value
+        self.strerror = self.message
+        self.filename = self.uri
+
+
+class NotFoundError(_ErrnoStoreError, FileNotFoundError):
     """The object, file, bucket or container does not exist (``errno`` is ENOENT)."""
 
-    def __init__(self, message: str = "not found", **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.errno = _errno.ENOENT
-        self.strerror = self.message
-        self.filename = self.uri
-
-    def __str__(self) -> str:  # OSError.__str__ would print "[Errno 2] ..." without our fields
-        return self._render()
+    errno_value = _errno.ENOENT
+    default_message = "not found"
 
 
-class AlreadyExistsError(StoreError, FileExistsError):
+class AlreadyExistsError(_ErrnoStoreError, FileExistsError):
     """The destination exists and the operation may not replace it."""
 
-    def __init__(self, message: str = "already exists", **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.errno = _errno.EEXIST
-        self.strerror = self.message
-        self.filename = self.uri
-
-    def __str__(self) -> str:
-        return self._render()
+    errno_value = _errno.EEXIST
+    default_message = "already exists"
 
 
-class PermissionDeniedError(StoreError, PermissionError):
+class PermissionDeniedError(_ErrnoStoreError, PermissionError):
     """The credentials or file permissions do not allow the operation."""
 
-    def __init__(self, message: str = "permission denied", **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.errno = _errno.EACCES
-        self.strerror = self.message
-        self.filename = self.uri
-
-    def __str__(self) -> str:
-        return self._render()
+    errno_value = _errno.EACCES
+    default_message = "permission denied"
 
 
 class PreconditionError(StoreError):
@@ -221,6 +251,8 @@ class NotSupportedError(StoreError, NotImplementedError):
 class TransientError(StoreError):
     """A retryable failure persisted after every allowed attempt."""
 
+    default_retryable = True
+
 
 class ThrottledError(TransientError):
     """The service kept throttling (429, 503 SlowDown) until the retries ran out."""
@@ -231,7 +263,10 @@ class StoreTimeoutError(TransientError, TimeoutError):
 
 
 class IntegrityError(StoreError):
-    """A length, checksum or multipart part-list check failed."""
+    """A length, checksum or multipart part-list check failed (worth another attempt: a
+    short body or a rejected digest; a persistent one surfaces as itself)."""
+
+    default_retryable = True
 
 
 class LengthMismatchError(IntegrityError, ValueError):

@@ -47,9 +47,3 @@ def azure_store(uri: str) -> Any:
         store = store.inner
     return store
 
-
-def read_digest(uri: str) -> str:
-    """Pool worker (importable under spawn): SHA-256 of the object at ``uri``."""
-    import hashlib
-
-    return hashlib.sha256(bytes(s3dlio.get(uri))).hexdigest()

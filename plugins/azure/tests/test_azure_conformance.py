@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
-from aztest_support import make_container
+from aztest_support import ACCOUNT, make_container
 
-from s3dlio.testing import ObjectStoreConformance
+from s3dlio.testing import CliRoundTripChecks, ObjectStoreConformance, PicklingChecks
 
 pytest.importorskip("s3dlio_azure")
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.timeout(120)
 _containers: dict[str, str] = {}
 
 
-class TestAzuriteConformance(ObjectStoreConformance):
+class TestAzuriteConformance(ObjectStoreConformance, PicklingChecks, CliRoundTripChecks):
     paged_listing_count = 1_100
 
     @pytest.fixture
@@ -27,3 +27,7 @@ class TestAzuriteConformance(ObjectStoreConformance):
         if "azurite" not in _containers:
             _containers["azurite"] = make_container()
         return f"{_containers['azurite']}{uuid.uuid4().hex}/"
+
+    @pytest.fixture
+    def container_parent(self, azurite: Any) -> str:
+        return f"az://{ACCOUNT}/"

@@ -37,7 +37,7 @@ def test_both_paths_work_over_tls(tls_container: str, small_parts: None, path: s
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("S3DLIO_AZURE_REST", "1" if path == "rest" else "0")
     rt.reset()
-    rest = azure_store(tls_container)._rest
+    rest = azure_store(tls_container)._conn.rest
     assert (rest is not None and rest._https) if path == "rest" else rest is None
     assert_tls_round_trip(tls_container)  # the large object: staged blocks, split GET
 

@@ -37,11 +37,11 @@ def _payload(size: int, seed: int) -> bytes:
 
 def test_rest_is_the_default_data_path_and_can_be_turned_off(container: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    rest = azure_store(container)._rest
+    rest = azure_store(container)._conn.rest
     assert isinstance(rest, BlobRest)
     monkeypatch.setenv("S3DLIO_AZURE_REST", "0")
     rt.reset()
-    assert azure_store(container)._rest is None
+    assert azure_store(container)._conn.rest is None
     s3dlio.put_bytes(container + "sdk", b"through the SDK")
     assert s3dlio.get(container + "sdk") == b"through the SDK"
 
@@ -54,9 +54,9 @@ def test_rest_is_not_used_with_tokens() -> None:
 
 def test_a_store_behind_a_proxy_uses_the_sdk(container: str, monkeypatch: pytest.MonkeyPatch) -> None:
     use_proxy(monkeypatch, "http://127.0.0.1:9")
-    assert azure_store(container)._rest is None
+    assert azure_store(container)._conn.rest is None
     use_proxy(monkeypatch, "http://127.0.0.1:9", no_proxy="127.0.0.1")
-    assert azure_store(container)._rest is not None, "NO_PROXY lets the REST path back in"
+    assert azure_store(container)._conn.rest is not None, "NO_PROXY lets the REST path back in"
 
 
 @pytest.mark.parametrize("path", ["rest", "sdk"])
@@ -103,7 +103,7 @@ def test_put_sends_the_callers_memory_without_a_copy(container: str,
 
 
 def test_connections_are_reused(container: str) -> None:
-    rest = azure_store(container)._rest
+    rest = azure_store(container)._conn.rest
     assert rest is not None
     for i in range(20):
         s3dlio.put_bytes(container + f"k{i}", b"x" * i)
@@ -116,7 +116,7 @@ def test_a_connection_closed_by_the_server_is_replaced_without_a_retry(
     monkeypatch.setenv("S3DLIO_MAX_RETRY_ATTEMPTS", "1")
     rt.reset()
     s3dlio.put_bytes(container + "stale", b"still here")
-    rest = azure_store(container)._rest
+    rest = azure_store(container)._conn.rest
     assert rest is not None and rest.pool.idle_count()
     for conn in rest.pool._idle:  # what an idle timeout on the server side leaves behind
         assert conn.sock is not None
@@ -132,7 +132,7 @@ def test_error_answers_are_typed_with_status_and_request_id(container: str) -> N
     assert info.value.status == 404 and info.value.request_id
     assert "BlobNotFound" in str(info.value) and container + "missing" in str(info.value)
     assert isinstance(info.value.__cause__, BlobRestError)
-    rest = azure_store(container)._rest
+    rest = azure_store(container)._conn.rest
     assert rest is not None
     s3dlio.put_bytes(container + "etag", b"abc")
     with pytest.raises(BlobRestError) as raw:
@@ -141,7 +141,7 @@ def test_error_answers_are_typed_with_status_and_request_id(container: str) -> N
     assert raw.value.status_code == 412 and raw.value.error_code == "ConditionNotMet"
     store = azure_store(container)
     with pytest.raises(PreconditionError):
-        store._range_into("etag", 0, memoryview(bytearray(2)), if_match='"0x0000"')
+        store._range_into("etag", 0, memoryview(bytearray(2)), pin='"0x0000"')
 
 
 def test_a_wrong_key_is_refused_on_the_rest_path(azurite: Any, container: str,
@@ -153,7 +153,7 @@ def test_a_wrong_key_is_refused_on_the_rest_path(azurite: Any, container: str,
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING",
                        info.connection_string.replace(info.account_key, wrong))
     rt.reset()
-    assert azure_store(container)._rest is not None
+    assert azure_store(container)._conn.rest is not None
     with pytest.raises(PermissionDeniedError) as err:
         s3dlio.put_bytes(container + "nope", b"x")
     assert err.value.status == 403 and err.value.attempts == 1

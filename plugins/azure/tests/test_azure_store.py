@@ -5,19 +5,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import multiprocessing
-import os
-import pickle
-import subprocess
-import sys
 import time
-import uuid
 import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aztest_support import ACCOUNT, azure_store, make_container, read_digest, use_azurite
+from aztest_support import ACCOUNT, azure_store, make_container, use_azurite
 
 import s3dlio
 from s3dlio.errors import (
@@ -32,6 +26,7 @@ from s3dlio.errors import (
     TransientError,
 )
 from s3dlio.plugin import runtime as rt
+from s3dlio.store import Capability
 from s3dlio.store.multipart import MultipartUploadWriter
 from s3dlio.testing.servers import free_port
 
@@ -199,6 +194,30 @@ def test_aborted_writer_leaves_nothing_visible(container: str, small_parts: None
         s3dlio.get(container + "aborted.bin")
 
 
+def test_create_only_put_refuses_an_existing_blob(container: str) -> None:
+    store = azure_store(container)
+    assert store.put_if_absent("lock", memoryview(b"first")) is True
+    assert store.put_if_absent("lock", memoryview(b"second, longer")) is False
+    assert s3dlio.get(container + "lock") == b"first"
+    assert store.head("lock").extra.get("crc32c") is not None  # the reconciling checksum
+
+
+def test_large_create_only_put_conditions_the_commit(container: str, small_parts: None,
+                                                     azurite: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    store = azure_store(container)
+    data = _payload(3 * MiB + 5)
+    assert store.put_if_absent("big", memoryview(data)) is True
+    blob = _sdk_container(azurite, container).get_blob_client("big")
+    assert len(blob.get_block_list("committed")[0]) == 4  # staged blocks, then one commit
+    assert store.put_if_absent("big", memoryview(_payload(3 * MiB, seed=2))) is False
+    # Created by someone else between the existence check and the commit: If-None-Match
+    # refuses the Put Block List and the first writer's blob stays.
+    monkeypatch.setattr(type(store), "exists", lambda self, key: False)
+    assert store.put_if_absent("big", memoryview(_payload(3 * MiB, seed=3))) is False
+    assert s3dlio.get(container + "big") == data
+
+
 def test_staged_uncommitted_blocks_are_invisible(container: str, azurite: Any) -> None:
     store = azure_store(container)
     upload = store.create_upload("staged.bin")
@@ -313,27 +332,7 @@ def test_delete_many_more_than_one_batch(container: str) -> None:
     assert s3dlio.list(container + "many/") == []
 
 
-# -------------------------------------------------------------- containers
-def test_containers_create_list_delete(azurite: Any) -> None:
-    name = f"c-{uuid.uuid4().hex[:12]}"
-    uri = f"az://{ACCOUNT}/{name}/"
-    s3dlio.create_bucket(uri)
-    s3dlio.create_bucket(uri)  # existing is fine
-    listed = s3dlio.list_containers(f"az://{ACCOUNT}")
-    names = [c["name"] for c in listed]
-    assert name in names
-    entry = next(c for c in listed if c["name"] == name)
-    assert entry["uri"] == uri and entry["creation_date"].endswith("Z")
-    s3dlio.put_bytes(uri + "blob", b"x")
-    with pytest.raises(StoreError, match="not empty"):
-        s3dlio.delete_bucket(uri)  # Azure would delete the blobs with it: refused
-    assert s3dlio.get(uri + "blob") == b"x"
-    s3dlio.delete(uri + "blob")
-    s3dlio.delete_bucket(uri)
-    with pytest.raises(NotFoundError):
-        s3dlio.get(uri + "k")
-
-
+# ------------------------------------------------------------------- copy
 def test_copy_is_server_side(container: str) -> None:
     data = _payload(50_000)
     s3dlio.put_bytes(container + "src", data)
@@ -359,12 +358,12 @@ def test_credentials_account_and_key(azurite: Any, monkeypatch: pytest.MonkeyPat
     rt.reset()
     s3dlio.put_bytes(container + "k", b"key-auth")
     assert s3dlio.get(container + "k") == b"key-auth"
-    assert azure_store(container)._clients()[2].kind == "key"
+    assert azure_store(container)._conn.creds.kind == "key"
 
 
 def test_credentials_connection_string(container: str) -> None:
     s3dlio.put_bytes(container + "k", b"cs")
-    assert azure_store(container)._clients()[2].kind == "connection_string"
+    assert azure_store(container)._conn.creds.kind == "connection_string"
 
 
 def _container_sas(server: Any, name: str, *, expiry: dt.datetime) -> str:
@@ -390,7 +389,7 @@ def test_credentials_sas_token(container: str, azurite: Any, monkeypatch: pytest
     assert s3dlio.list(container + "sas/") == [container + "sas/obj"]
     azure_store(container).copy("sas/obj", "sas/copy")  # the copy source carries the SAS too
     assert s3dlio.get(container + "sas/copy") == data
-    assert azure_store(container)._clients()[2].kind == "sas"
+    assert azure_store(container)._conn.creds.kind == "sas"
     s3dlio.delete(container + "sas/obj")
 
 
@@ -490,7 +489,7 @@ def test_sdk_retries_off_and_timeouts_from_retry_section(container: str,
     monkeypatch.setenv("S3DLIO_CONNECT_TIMEOUT_SECS", "3.5")
     monkeypatch.setenv("S3DLIO_READ_TIMEOUT_SECS", "7")
     rt.reset()
-    service = azure_store(container)._service
+    service = azure_store(container)._conn.service
     retry = next(p for p in service._pipeline._impl_policies if type(p).__name__ == "ExponentialRetry")
     assert retry.total_retries == 0
     transport = service._pipeline._transport
@@ -542,68 +541,15 @@ def test_connect_errors_translate() -> None:
     assert isinstance(err, StoreTimeoutError)
 
 
-# ------------------------------------------------------ processes & pickling
-def test_store_pickles_without_clients(container: str) -> None:
-    s3dlio.put_bytes(container + "p", b"pickled")
-    store = azure_store(container)
-    assert store._service is not None
-    clone = pickle.loads(pickle.dumps(store))
-    assert "_client_cache" not in clone.__dict__
-    assert isinstance(clone, AzureStore) and bytes(clone.get("p")) == b"pickled"
+# ------------------------------------------------------------- capabilities
+# (Pickling, worker pools and s3-cli: the shared checks in test_azure_conformance.py.)
+def test_capabilities() -> None:
+    assert AzureStore.capabilities == {Capability.MULTIPART, Capability.CONDITIONAL_PUT,
+                                       Capability.GET_INTO, Capability.BUCKETS,
+                                       Capability.SERVER_COPY}
 
 
-@pytest.mark.parametrize("method", ["spawn", "fork"])
-def test_pool_reads_correct_data(container: str, method: str) -> None:
-    uris = [f"{container}mp/{i}" for i in range(8)]
-    for i, uri in enumerate(uris):
-        s3dlio.put_bytes(uri, _payload(1000 + i, seed=i))
-    assert azure_store(container)._service is not None  # the parent has a client before forking
-    ctx = multiprocessing.get_context(method)
-    with ctx.Pool(2) as pool:
-        got = pool.map(read_digest, uris)
-    assert got == [hashlib.sha256(_payload(1000 + i, seed=i)).hexdigest() for i in range(8)]
-
-
-def test_plugin_module_does_not_import_azure() -> None:
-    code = ("import sys, s3dlio_azure.plugin; from s3dlio import runtime; runtime.runtime();"
-            "print(any(m == 'azure' or m.startswith('azure.') for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         check=True)
-    assert out.stdout.strip() == "False", out.stderr
-
-
-# ------------------------------------------------------------------ CLI
-def test_s3_cli_on_az(container: str, tmp_path: Path) -> None:
-    cli = Path(sys.executable).with_name("s3-cli")
-    env = dict(os.environ)
-    src = tmp_path / "local.bin"
-    data = _payload(70_000)
-    src.write_bytes(data)
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(cli), *args], env=env, check=False, capture_output=True,
-                              text=True, timeout=120)
-
-    up = run("cp", str(src), container + "cli/one.bin")
-    assert up.returncode == 0, up.stderr
-    ls = run("ls", container + "cli/")
-    assert ls.returncode == 0, ls.stderr
-    assert container + "cli/one.bin" in ls.stdout
-    out = tmp_path / "back.bin"
-    got = run("get", container + "cli/one.bin", "-o", str(out))
-    assert got.returncode == 0, got.stderr
-    assert out.read_bytes() == data
-    missing = run("stat", container + "cli/none")
-    assert missing.returncode == 4, missing.stderr
-    buckets = run("list-buckets", f"az://{ACCOUNT}")
-    assert buckets.returncode == 0, buckets.stderr
-    assert container.rstrip("/").rsplit("/", 1)[1] in buckets.stdout
-    via_module = subprocess.run([sys.executable, "-m", "s3dlio", "ls", container + "cli/"], env=env,
-                                capture_output=True, text=True, timeout=120, check=False)
-    assert via_module.returncode == 0, via_module.stderr
-    assert container + "cli/one.bin" in via_module.stdout
-
-
+# ------------------------------------------------------------------ deletes
 def test_batch_failure_falls_back_to_per_key(container: str, azurite: Any,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from s3dlio.errors import NotSupportedError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from s3dlio.plugin.registry import NamedRegistry
 from s3dlio.testing.contracts import PluginContractChecks, composed_host_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -17,8 +18,9 @@ class TestDatagenContracts(PluginContractChecks):
 
 def test_generators_and_commands_registered() -> None:
     host = composed_host_for("s3dlio_datagen.plugin")
-    assert {"random", "zeros"} <= set(host.generators.names())
-    gen = host.generators.get("random").load()(size=100, dedup=1, compress=1, seed=1)
+    generators = host.collect("s3dlio_register_generators", NamedRegistry("generator"))
+    assert {"random", "zeros"} <= set(generators.names())
+    gen = generators.get("random").load()(size=100, dedup=1, compress=1, seed=1)
     import numpy as np
 
     out = np.zeros(100, dtype=np.uint8)

@@ -1,4 +1,4 @@
-"""Data generation semantics (API.md §7): sizes, ratios, seeds, in-place fills, XorStream."""
+"""Data generation semantics (docs/datagen.md): sizes, ratios, seeds, in-place fills, XorStream."""
 
 from __future__ import annotations
 

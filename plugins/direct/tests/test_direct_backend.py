@@ -35,14 +35,6 @@ MiB = 1 << 20
 SIZES = [0, 1, 511, 4095, 4096, 4097, MiB + 17]
 
 
-
-
-
-
-
-
-
-
 def _unwrap(store: Any) -> Any:
     """The backend's own store under core's middleware wrappers (``.inner`` chain)."""
     while hasattr(store, "inner"):
@@ -66,7 +58,14 @@ def test_scheme_is_served_by_direct_store(root: str, tmp_path: Path) -> None:
     assert store.backend == "direct"
     assert key == f"{str(tmp_path)[1:]}/a/b.bin"
     assert Capability.DIRECT_IO in store.capabilities
+    assert store.alignment == 4096
     assert store.uri(key) == f"{root}a/b.bin"
+
+
+def test_capabilities() -> None:
+    # file://'s, but its copy moves data through aligned buffers: not SERVER_COPY.
+    assert DirectStore.capabilities == {Capability.CONDITIONAL_PUT, Capability.GET_INTO,
+                                        Capability.BUCKETS, Capability.DIRECT_IO}
 
 
 @pytest.mark.parametrize(
@@ -297,8 +296,6 @@ def test_alignment_setting(monkeypatch: pytest.MonkeyPatch, root: str) -> None:
 # --------------------------------------------------------- O_DIRECT for real
 
 
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/fdinfo"), reason="needs Linux /proc/self/fdinfo")
 @pytest.mark.parametrize("scheme", ["direct", "file"])
 def test_data_moves_through_o_direct_descriptors(
@@ -337,7 +334,10 @@ def test_data_moves_through_o_direct_descriptors(
     s3dlio.put_bytes(uri, data)
     assert s3dlio.get(uri) == data
     assert s3dlio.get_range(uri, 3, 4500) == data[3:4503]
+    store, key = rt.resolve(f"{scheme}://{tmp_path}/created.bin")
+    assert store.put_if_absent(key, memoryview(data)) is True  # create-only writes too
     monkeypatch.undo()
+    assert s3dlio.get(f"{scheme}://{tmp_path}/created.bin") == data
     kinds = {kind for kind, _ in seen}
     assert kinds == {"read", "write"}, seen
     direct_flags = {flag for _, flag in seen}
@@ -416,7 +416,6 @@ def test_refused_o_direct_never_falls_back_to_buffered_io(
 
 
 # ------------------------------------------------------------ ENOSPC / EFBIG
-
 
 
 def test_file_size_limit_gives_typed_error_and_keeps_destination(root: str, tmp_path: Path) -> None:

@@ -6,14 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from s3dlio.testing import ObjectStoreConformance
+from s3dlio.testing import CliRoundTripChecks, ObjectStoreConformance, PicklingChecks
 
 pytest.importorskip("s3dlio_direct")
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class TestDirectConformance(ObjectStoreConformance):
+class TestDirectConformance(ObjectStoreConformance, PicklingChecks, CliRoundTripChecks):
     @pytest.fixture
     def store_root(self, tmp_path: Path) -> str:
         return f"direct://{tmp_path}/"
+
+    @pytest.fixture
+    def container_parent(self, tmp_path_factory: pytest.TempPathFactory) -> str:
+        return f"direct://{tmp_path_factory.mktemp('containers')}/"

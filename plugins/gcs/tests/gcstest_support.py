@@ -31,9 +31,3 @@ def make_bucket(name: str | None = None) -> str:
     s3dlio.create_bucket(f"gs://{bucket}/")
     return f"gs://{bucket}/"
 
-
-def read_digest(uri: str) -> str:
-    """Pool worker (importable under spawn): SHA-256 of the object at ``uri``."""
-    import hashlib
-
-    return hashlib.sha256(bytes(s3dlio.get(uri))).hexdigest()

@@ -7,15 +7,19 @@ from typing import Any
 
 import pytest
 
-from s3dlio.testing import ObjectStoreConformance
+from s3dlio.testing import CliRoundTripChecks, ObjectStoreConformance, PicklingChecks
 
 pytest.importorskip("s3dlio_gcs")
 
 
-class TestGcsConformance(ObjectStoreConformance):
+class TestGcsConformance(ObjectStoreConformance, PicklingChecks, CliRoundTripChecks):
     @pytest.fixture
     def store_root(self, bucket: str) -> str:
         return f"{bucket}{uuid.uuid4().hex}/"
+
+    @pytest.fixture
+    def container_parent(self, gcs: Any) -> str:
+        return "gs://"
 
 
 class TestGcsSchemeConformance(ObjectStoreConformance):
@@ -27,6 +31,10 @@ class TestGcsSchemeConformance(ObjectStoreConformance):
 
         bucket = make_bucket().replace("gs://", "gcs://", 1)
         return f"{bucket}{uuid.uuid4().hex}/"
+
+    @pytest.fixture
+    def container_parent(self, gcs: Any) -> str:
+        return "gcs://"
 
     # One scheme is enough for the slow ones.
     paged_listing_count = 1050

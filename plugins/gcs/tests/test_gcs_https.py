@@ -42,7 +42,7 @@ def test_both_paths_work_over_tls(tls_bucket: str, small_parts: None, path: str,
     rt.reset()
     store, _ = s3dlio_gcs.gcs_store(tls_bucket)
     assert isinstance(store, GcsStore)
-    lean = store._gc.lean
+    lean = store._conn.gc.lean
     assert (lean is not None and lean.pool.https) if path == "lean" else lean is None
     assert_tls_round_trip(tls_bucket)  # the large object: a composite upload, split GET
 

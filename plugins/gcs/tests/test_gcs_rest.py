@@ -57,25 +57,25 @@ def _payload(size: int, seed: int) -> bytes:
 def test_lean_is_the_default_and_can_be_turned_off(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("S3DLIO_GCS_REST")
     rt.reset()
-    assert isinstance(_store(bucket)._gc.lean, GcsRest)
+    assert isinstance(_store(bucket)._conn.gc.lean, GcsRest)
     monkeypatch.setenv("S3DLIO_GCS_REST", "0")
     rt.reset()
-    assert _store(bucket)._gc.lean is None
+    assert _store(bucket)._conn.gc.lean is None
     s3dlio.put_bytes(bucket + "session", b"through the authorised session")
     assert s3dlio.get(bucket + "session") == b"through the authorised session"
 
 
 def test_a_store_behind_a_proxy_uses_the_session(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     use_proxy(monkeypatch, "http://127.0.0.1:9")
-    assert _store(bucket)._gc.lean is None
+    assert _store(bucket)._conn.gc.lean is None
     use_proxy(monkeypatch, "http://127.0.0.1:9", no_proxy="127.0.0.1")
-    assert _store(bucket)._gc.lean is not None, "NO_PROXY lets the lean path back in"
+    assert _store(bucket)._conn.gc.lean is not None, "NO_PROXY lets the lean path back in"
 
 
 def test_client_certificates_keep_the_session(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_API_USE_CLIENT_CERTIFICATE", "true")
     rt.reset()
-    assert _store(bucket)._gc.lean is None
+    assert _store(bucket)._conn.gc.lean is None
 
 
 def test_data_requests_do_not_touch_the_session(bucket: str, monkeypatch: pytest.MonkeyPatch,
@@ -85,7 +85,7 @@ def test_data_requests_do_not_touch_the_session(bucket: str, monkeypatch: pytest
     monkeypatch.setenv("S3DLIO_RANGE_THRESHOLD_MB", "1")
     rt.reset()
     store = _store(bucket)
-    session = store._gc.session
+    session = store._conn.gc.session
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError(f"the session was used for {args[:2]}")
@@ -116,7 +116,7 @@ def test_both_paths_agree(bucket: str, writer: str, monkeypatch: pytest.MonkeyPa
 # ------------------------------------------------------------------- connections, errors
 def test_connections_are_reused(bucket: str) -> None:
     store = _store(bucket)
-    lean = store._gc.lean
+    lean = store._conn.gc.lean
     assert lean is not None
     connects = [0]
     real_connect = lean.pool._connect

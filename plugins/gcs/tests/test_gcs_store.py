@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import pickle
 import subprocess
 import sys
 import time
@@ -171,7 +169,7 @@ def test_create_only_composite_upload_prechecks_and_creates(bucket: str, small_p
 
 
 def _compose_honours_generation_match(store: GcsStore) -> bool:
-    bucket = store._bucket
+    bucket = store._conn.bucket
     bucket.blob("probe-src").upload_from_string(b"s", retry=None)
     bucket.blob("probe-dst").upload_from_string(b"d", retry=None)
     try:
@@ -204,9 +202,9 @@ def test_create_only_composite_upload_refuses_at_compose(
 def test_capabilities() -> None:
     from s3dlio.store import Capability
 
-    assert Capability.CONDITIONAL_PUT in GcsStore.capabilities
-    assert Capability.MULTIPART in GcsStore.capabilities
-    assert Capability.GET_INTO in GcsStore.capabilities
+    assert GcsStore.capabilities == {Capability.MULTIPART, Capability.CONDITIONAL_PUT,
+                                     Capability.GET_INTO, Capability.BUCKETS,
+                                     Capability.SERVER_COPY}
 
 
 # ---------------------------------------------------------------- head / stat
@@ -356,7 +354,7 @@ def test_service_account_file_is_loaded(monkeypatch: pytest.MonkeyPatch, tmp_pat
     from google.oauth2 import service_account
 
     store, _ = s3dlio_gcs.gcs_store("gs://some-bucket/k")
-    gc = store._gc
+    gc = store._conn.gc
     assert isinstance(gc.client._credentials, service_account.Credentials)
     assert gc.project == "sa-project"
     assert store.endpoint == "https://storage.googleapis.com"
@@ -369,7 +367,7 @@ def test_emulator_host_forces_anonymous_access(gcs: Any, monkeypatch: pytest.Mon
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "not-read.json"))
     rt.reset()
     store, _ = s3dlio_gcs.gcs_store("gs://some-bucket/k")
-    assert isinstance(store._gc.client._credentials, AnonymousCredentials)
+    assert isinstance(store._conn.gc.client._credentials, AnonymousCredentials)
 
 
 def test_project_comes_from_config_or_environment(gcs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,7 +375,7 @@ def test_project_comes_from_config_or_environment(gcs: Any, monkeypatch: pytest.
     monkeypatch.setenv("GCLOUD_PROJECT", "from-gcloud-env")
     rt.reset()
     store, _ = s3dlio_gcs.gcs_store("gs://some-bucket/k")
-    assert store._gc.project == "from-gcloud-env"
+    assert store._conn.gc.project == "from-gcloud-env"
 
 
 # ------------------------------------------------------------- error mapping
@@ -410,62 +408,8 @@ def test_sdk_exceptions_are_translated() -> None:
     assert isinstance(err, TransientError) and "http://h:1" in str(err)
 
 
-# ------------------------------------------------------------ processes
-def test_store_pickles_without_its_client(bucket: str) -> None:
-    store, _ = s3dlio_gcs.gcs_store(bucket)
-    store.head  # noqa: B018
-    s3dlio.put_bytes(bucket + "p", b"pickled")
-    clone = pickle.loads(pickle.dumps(store))
-    assert "_client_cache" not in clone.__dict__
-    assert bytes(clone.get("p")) == b"pickled"
-
-
-@pytest.mark.parametrize("method", ["fork", "spawn"])
-def test_process_pools_read_correct_data(bucket: str, method: str) -> None:
-    if method not in multiprocessing.get_all_start_methods():
-        pytest.skip(f"start method {method} unavailable")
-    uris = [bucket + f"mp/{i}" for i in range(8)]
-    for i, uri in enumerate(uris):
-        s3dlio.put_bytes(uri, _payload(1000 + i, seed=i))
-    s3dlio.get(uris[0])  # the parent has a live client before forking
-    from gcstest_support import read_digest
-
-    ctx = multiprocessing.get_context(method)
-    with ctx.Pool(2) as pool:
-        got = pool.map(read_digest, uris)
-    import hashlib
-
-    assert got == [hashlib.sha256(_payload(1000 + i, seed=i)).hexdigest() for i in range(8)]
-
-
-# ------------------------------------------------------------------ CLI
-def test_s3_cli_on_gs(bucket: str, tmp_path: Path) -> None:
-    cli = Path(sys.executable).with_name("s3-cli")
-    env = dict(os.environ)
-    src = tmp_path / "local.bin"
-    data = _payload(70_000)
-    src.write_bytes(data)
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(cli), *args], env=env, check=False, capture_output=True,
-                              text=True, timeout=120)
-
-    up = run("cp", str(src), bucket + "cli/one.bin")
-    assert up.returncode == 0, up.stderr
-    ls = run("ls", bucket + "cli/")
-    assert ls.returncode == 0, ls.stderr
-    assert bucket + "cli/one.bin" in ls.stdout
-    out = tmp_path / "back.bin"
-    got = run("get", bucket + "cli/one.bin", "-o", str(out))
-    assert got.returncode == 0, got.stderr
-    assert out.read_bytes() == data
-    missing = run("stat", bucket + "cli/none")
-    assert missing.returncode == 4, missing.stderr
-    buckets = run("list-buckets", "gs://")
-    assert buckets.returncode == 0, buckets.stderr
-    assert bucket.split("//")[1].rstrip("/") in buckets.stdout
-
-
+# ------------------------------------------------------------------ TLS
+# (Pickling, worker pools and s3-cli: the shared checks in test_gcs_conformance.py.)
 def test_tls_errors_translate() -> None:
     from s3dlio.testing.contracts import assert_tls_errors_translate
     from s3dlio_gcs.errors import translate

@@ -140,7 +140,7 @@ def test_put_sends_the_callers_memory_unchunked_with_its_crc32c(
         owner = bytearray(b"\xee" * 4096 + payload + b"\xee" * 4096)
         view = memoryview(owner)[4096 : 4096 + size]
     store, key = _store(bucket + "zero/copy.bin")
-    assert (store._gc.lean is not None) == (data_path == "lean")
+    assert (store._conn.gc.lean is not None) == (data_path == "lean")
     store.put(key, view)
 
     headers, chunks, request_line = _one_upload(wire)
@@ -254,7 +254,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 def _lose_first_answer(monkeypatch: pytest.MonkeyPatch, store: GcsStore) -> list[int]:
     """The first upload POST reaches the server, then its answer is 'lost'."""
     calls = [0]
-    lean = store._gc.lean
+    lean = store._conn.gc.lean
     if lean is not None:
         real_request = lean.request
 
@@ -270,7 +270,7 @@ def _lose_first_answer(monkeypatch: pytest.MonkeyPatch, store: GcsStore) -> list
 
         monkeypatch.setattr(lean, "request", request)
         return calls
-    session = store._gc.session
+    session = store._conn.gc.session
     real_post = session.post
 
     def post(*args: Any, **kwargs: Any) -> Any:

@@ -23,11 +23,14 @@ class TestLoadersContracts(PluginContractChecks):
 
 
 def test_formats_and_adapters_registered() -> None:
+    from s3dlio.plugin.registry import NamedRegistry
+
     host = composed_host_for("s3dlio_loaders.plugin")
-    assert {"raw", "npy", "npz", "tfrecord", "hdf5", "parquet"} <= set(host.formats.names())
-    assert host.formats.get("npz").extensions == (".npz",)
-    assert host.formats.get("npz").load() is formats.NPZ
-    assert "torch" in host.adapters.names()
+    formats_ = host.collect("s3dlio_register_formats", NamedRegistry("format"))
+    assert {"raw", "npy", "npz", "tfrecord", "hdf5", "parquet"} <= set(formats_.names())
+    assert formats_.get("npz").extensions == (".npz",)
+    assert formats_.get("npz").load() is formats.NPZ
+    assert "torch" in host.collect("s3dlio_register_adapters", NamedRegistry("adapter")).names()
 
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:

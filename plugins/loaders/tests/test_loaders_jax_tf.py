@@ -34,9 +34,12 @@ def test_jax_iterable_numpy(tmp_path: Path) -> None:
 
 
 def test_adapters_registered() -> None:
-    host = composed_host_for("s3dlio_loaders.plugin")
-    assert {"torch", "jax", "tensorflow"} <= set(host.adapters.names())
-    assert host.adapters.get("jax").load() is JaxIterable
+    from s3dlio.plugin.registry import NamedRegistry
+
+    adapters = composed_host_for("s3dlio_loaders.plugin").collect(
+        "s3dlio_register_adapters", NamedRegistry("adapter"))
+    assert {"torch", "jax", "tensorflow"} <= set(adapters.names())
+    assert adapters.get("jax").load() is JaxIterable
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")

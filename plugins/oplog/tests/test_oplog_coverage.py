@@ -1,4 +1,4 @@
-"""Coverage and lanes: OPLOG.md §11 items 4 (file:// part), 5 and 6."""
+"""Coverage (one row per call on file://), GET/range rows and lanes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Crash safety and fork: OPLOG.md §11 items 7 and 9."""
+"""Crash safety (SIGKILL keeps every complete frame) and fork (a file per process, merged)."""
 
 from __future__ import annotations
 

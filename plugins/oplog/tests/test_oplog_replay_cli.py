@@ -1,4 +1,4 @@
-"""replay and the CLI: OPLOG.md §11 item 12 and the ``s3-cli oplog`` commands."""
+"""replay (``--speed`` timing, ``--remap``/``--endpoint-map`` routing) and the ``s3-cli oplog`` commands."""
 
 from __future__ import annotations
 

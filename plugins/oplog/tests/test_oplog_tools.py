@@ -1,4 +1,4 @@
-"""analyze and merge: OPLOG.md §11 items 10 and 11."""
+"""analyze (hand-computed percentiles, throughput) and merge (original-format input → warp-readable)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Writer, sink and API: OPLOG.md §11 items 1, 2, 3, 5, 8 (+ stats, re-init, errors)."""
+"""Writer, sink and API: header, row rules, warp-readable, range rows, lossless/bounded (+ stats, errors)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +24,9 @@ from s3dlio.store.localfs import is_temp_name, temp_path_for
 from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_posix")
+
+if TYPE_CHECKING:
+    from s3dlio_posix.store import PosixStore
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -57,7 +61,6 @@ def _run_child(code: str, *args: str) -> dict[str, object]:
 
 
 # ------------------------------------------------------------ ENOSPC / EFBIG
-
 
 
 def test_file_size_limit_gives_typed_error_and_keeps_destination(root: str, tmp_path: Path) -> None:
@@ -260,7 +263,6 @@ def test_abort_incomplete_uploads_removes_stale_temp_files(root: str, tmp_path: 
     assert not fresh.exists()
 
 
-
 def test_batches_of_small_cached_files_run_in_the_calling_thread(
         root: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """file:// declares fast_local_items: get_many of small cached files stays in the
@@ -284,3 +286,52 @@ def test_batches_of_small_cached_files_run_in_the_calling_thread(
     monkeypatch.setattr(PosixStore, "get", get)
     assert [bytes(d) for _, d in s3dlio.get_many(uris)] == [u.encode() for u in uris]
     assert threads == {threading.get_ident()}
+
+
+# --------------------------------------------------- capabilities, create-only writes
+def test_capabilities() -> None:
+    from s3dlio.store import Capability
+    from s3dlio_posix.store import PosixStore
+
+    assert PosixStore.capabilities == {Capability.CONDITIONAL_PUT, Capability.GET_INTO,
+                                       Capability.BUCKETS, Capability.SERVER_COPY}
+
+
+def _posix_store(root: str) -> PosixStore:
+    from s3dlio_posix.store import PosixStore
+
+    store, _ = rt.resolve(root)
+    while not isinstance(store, PosixStore):
+        store = store.inner  # type: ignore[attr-defined]
+    return store
+
+
+def test_create_only_write_is_published_by_link(root: str, tmp_path: Path) -> None:
+    store = _posix_store(root)
+    key = str(tmp_path / "lock")[1:]
+    assert store.put_if_absent(key, memoryview(b"mine")) is True
+    assert store.put_if_absent(key, memoryview(b"theirs")) is False
+    assert (tmp_path / "lock").read_bytes() == b"mine"
+    assert os.stat(tmp_path / "lock").st_nlink == 1  # the temp name is gone
+    assert _temp_files(tmp_path) == []
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(InvalidPathError, match="directory"):
+        store.put_if_absent(str(tmp_path / "adir")[1:], memoryview(b"x"))
+    assert store.put_if_absent(str(tmp_path / "new" / "deep")[1:], memoryview(b"p")) is True
+    assert (tmp_path / "new" / "deep").read_bytes() == b"p"  # parents made as for put
+
+
+def test_create_only_write_without_hard_links_is_not_supported(
+        root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3dlio.errors import NotSupportedError
+
+    def no_links(src: str, dst: str) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted", dst)
+
+    monkeypatch.setattr(os, "link", no_links)  # what vfat answers
+    with pytest.raises(NotSupportedError, match="hard links") as info:
+        _posix_store(root).put_if_absent(str(tmp_path / "k")[1:], memoryview(b"x"))
+    assert info.value.op == "put" and info.value.uri == "file://" + str(tmp_path / "k")
+    assert not (tmp_path / "k").exists() and _temp_files(tmp_path) == []
+
+

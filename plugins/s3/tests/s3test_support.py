@@ -28,8 +28,6 @@ def use_server(monkeypatch: pytest.MonkeyPatch, server: Any) -> None:
     rt.reset()
 
 
-
-
 def make_bucket(name: str | None = None) -> str:
     """Create a fresh bucket; return ``s3://name/``."""
     bucket = name or f"t-{uuid.uuid4().hex[:20]}"
@@ -54,9 +52,9 @@ class OpCounter:
 
         self.counts: Counter[str] = Counter()
         store = s3_store(uri)
-        store._client.meta.events.register("before-call.s3", self._seen)
-        if store._rest is not None:
-            store._rest.observers.append(self._rest_seen)
+        store._conn.client.meta.events.register("before-call.s3", self._seen)
+        if store._conn.rest is not None:
+            store._conn.rest.observers.append(self._rest_seen)
 
     def _seen(self, model: Any, **_: Any) -> None:
         self.counts[model.name] += 1
@@ -66,26 +64,6 @@ class OpCounter:
 
     def __getitem__(self, name: str) -> int:
         return self.counts[name]
-
-
-def use_env(env: dict[str, str]) -> None:
-    """Pool initializer: a forkserver started earlier in the session has an older
-    environment, so workers are given the server's settings explicitly."""
-    import os
-
-    os.environ.update(env)
-    rt.reset()
-
-
-def read_lengths(uris: list[str]) -> list[int]:
-    """Worker of the fork/spawn/forkserver tests (importable by name in a child)."""
-    return [len(s3dlio.get(u)) for u in uris]
-
-
-def read_digest(uri: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(s3dlio.get(uri)).hexdigest()
 
 
 class FaultProxy:

@@ -3,8 +3,6 @@ retries, timeouts, credentials, bad input, fork safety (moto unless marked)."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import random
 import time
 import tracemalloc
@@ -15,10 +13,7 @@ from s3test_support import (
     FaultProxy,
     OpCounter,
     make_bucket,
-    read_digest,
-    read_lengths,
     s3_store,
-    use_env,
 )
 
 import s3dlio
@@ -131,6 +126,38 @@ def test_put_above_threshold_is_multipart_with_checked_parts(
     assert s3dlio.stat(uri)["etag"].strip('"').endswith("-3")
 
 
+def test_create_only_put_sends_if_none_match(bucket: str) -> None:
+    store = s3_store(bucket)
+    ops = OpCounter(bucket + "lock")
+    assert store.put_if_absent("lock", memoryview(b"first")) is True
+    assert store.put_if_absent("lock", memoryview(b"second, longer")) is False
+    assert s3dlio.get(bucket + "lock") == b"first"
+    assert ops["PutObject"] == 2  # one conditional PUT each: no HEAD before a small write
+    assert ops["HeadObject"] == 0
+
+
+def test_large_create_only_put_conditions_the_complete(
+    bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("S3DLIO_MULTIPART_THRESHOLD_MB", "5")
+    monkeypatch.setenv("S3DLIO_PART_SIZE_MB", "5")
+    rt.reset()
+    store = s3_store(bucket)
+    data = _data(11 * MiB)
+    ops = OpCounter(bucket + "big")
+    assert store.put_if_absent("big", memoryview(data)) is True
+    assert (ops["CreateMultipartUpload"], ops["UploadPart"], ops["CompleteMultipartUpload"]) == (1, 3, 1)
+    assert store.put_if_absent("big", memoryview(_data(11 * MiB, 1))) is False  # the HEAD first
+    assert ops["CreateMultipartUpload"] == 1
+    # Created by someone else between that check and the Complete: If-None-Match refuses it,
+    # the upload is aborted and the object is the first writer's.
+    monkeypatch.setattr(type(store), "exists", lambda self, key: False)
+    assert store.put_if_absent("big", memoryview(_data(11 * MiB, 2))) is False
+    assert ops["CompleteMultipartUpload"] == 2 and ops["AbortMultipartUpload"] == 1
+    assert s3dlio.get(bucket + "big") == data
+    assert store._conn.client.list_multipart_uploads(Bucket=bucket[5:-1]).get("Uploads", []) == []
+
+
 def test_put_verify_heads_after_put(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("S3DLIO_PUT_VERIFY", "1")
     rt.reset()
@@ -169,7 +196,7 @@ def test_small_writer_is_one_put(bucket: str) -> None:
 
 def _uploads(bucket: str) -> list[Any]:
     store = s3_store(bucket)
-    return list(store._client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []))
+    return list(store._conn.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []))
 
 
 def test_writer_exception_aborts_and_publishes_nothing(bucket: str) -> None:
@@ -284,19 +311,6 @@ def test_batch_delete_reports_every_bad_key(bucket: str) -> None:
 
 
 # -------------------------------------------------------------------- buckets, input
-
-
-def test_buckets_create_list_delete(moto: Any) -> None:
-    uri = make_bucket()
-    name = uri[5:-1]
-    s3dlio.create_bucket(uri)  # existing is fine
-    assert name in [b["name"] for b in s3dlio.list_containers("s3://")]
-    s3dlio.put_bytes(uri + "k", b"1")
-    with pytest.raises(StoreError, match="BucketNotEmpty"):
-        s3dlio.delete_bucket(uri)
-    s3dlio.delete(uri + "k")
-    s3dlio.delete_bucket(uri)
-    assert name not in [b["name"] for b in s3dlio.list_containers("s3://")]
 
 
 @pytest.mark.parametrize("name", ["ab", "UPPER", "bad..dots", "-lead", "trail-", "x" * 64])
@@ -491,7 +505,7 @@ def test_anonymous_mode_sends_unsigned_requests(bucket: str, monkeypatch: pytest
     s3dlio.put_bytes(bucket + "public", b"open")
     s3dlio.put_bytes(bucket + "private", b"closed")
     store = s3_store(bucket)
-    store._client.put_object_acl(Bucket=store.bucket, Key="public", ACL="public-read")
+    store._conn.client.put_object_acl(Bucket=store.bucket, Key="public", ACL="public-read")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("S3DLIO_S3_ANONYMOUS", "1")
@@ -515,7 +529,7 @@ def test_seaweedfs_refuses_anonymous_and_wrong_secret(seaweed: Any, monkeypatch:
     for rest in ("1", "0"):  # the lean data path and botocore
         monkeypatch.setenv("S3DLIO_S3_REST", rest)
         rt.reset()
-        assert (s3_store(bucket)._rest is not None) == (rest == "1")
+        assert (s3_store(bucket)._conn.rest is not None) == (rest == "1")
         with pytest.raises(PermissionDeniedError, match="SignatureDoesNotMatch") as info:
             s3dlio.get(bucket + "k")
         assert info.value.status == 403 and info.value.attempts == 1
@@ -529,7 +543,7 @@ def test_seaweedfs_verifies_our_checksums(seaweed: Any) -> None:
     assert s3dlio.get(bucket + "good") == data
     store = s3_store(bucket)
     with pytest.raises(IntegrityError):  # ... and a wrong one is refused
-        store._call("put", "bad", lambda: store._client.put_object(
+        store._call("put", "bad", lambda: store._conn.client.put_object(
             Bucket=store.bucket, Key="bad", Body=data, ChecksumCRC32C="AAAAAA=="))
     assert not s3dlio.exists(bucket + "bad")
 
@@ -545,68 +559,16 @@ def test_seaweedfs_multipart_with_checksums(seaweed: Any, monkeypatch: pytest.Mo
     assert s3dlio.get(bucket + "mp") == data
 
 
-# ------------------------------------------------------------------------ processes
+# ---------------------------------------------------------------------- capabilities
+# Pickling, worker pools and s3-cli: the shared checks in test_s3_conformance.py.
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
-def test_worker_pools_read_correct_data(bucket: str, method: str) -> None:
-    uris = [f"{bucket}mp/{i}" for i in range(8)]
-    s3dlio.put_many([(u, _data(1000 * (i + 1), i)) for i, u in enumerate(uris)])
-    s3dlio.get(uris[0])  # the parent has a live client before forking
-    ctx = multiprocessing.get_context(method)
-    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
-    with ctx.Pool(2, initializer=use_env, initargs=(env,)) as pool:
-        lengths = pool.map(read_lengths, [uris[:4], uris[4:]], chunksize=1)
-        digests = pool.map(read_digest, uris)
-    assert lengths == [[1000, 2000, 3000, 4000], [5000, 6000, 7000, 8000]]
-    import hashlib
+def test_capabilities() -> None:
+    from s3dlio.store import Capability
+    from s3dlio_s3.store import S3Store
 
-    assert digests == [hashlib.sha256(_data(1000 * (i + 1), i)).hexdigest() for i in range(8)]
-
-
-def test_store_pickles_without_client(bucket: str) -> None:
-    import pickle
-
-    store = s3_store(bucket)
-    store._client  # noqa: B018 - create the client first
-    clone = pickle.loads(pickle.dumps(store))
-    assert "_client_cache" not in clone.__dict__
-    assert clone.root == store.root
-
-
-# ------------------------------------------------------------------------------- CLI
-
-
-def test_cli_round_trip(bucket: str, tmp_path: Any) -> None:
-    import subprocess
-    import sys
-
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "a.bin").write_bytes(b"A" * 100)
-    (src / "b.bin").write_bytes(b"B" * 200)
-    cli = [sys.executable, "-m", "s3dlio"]
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*cli, *args], capture_output=True, text=True, env=os.environ.copy(),
-                              timeout=60, check=False)
-
-    new = "s3://" + bucket[5:-1] + "-cli/"
-    assert run("create-bucket", new).returncode == 0
-    assert run("upload", str(src / "a.bin"), str(src / "b.bin"), new + "data/").returncode == 0
-    listing = run("ls", "-r", new)
-    assert listing.returncode == 0, listing.stderr
-    assert listing.stdout.split() == [new + "data/a.bin", new + "data/b.bin"]
-    stat = run("stat", "--json", new + "data/b.bin")
-    assert '"size": 200' in stat.stdout
-    assert run("get", "-o", str(tmp_path / "out.bin"), new + "data/a.bin").returncode == 0
-    assert (tmp_path / "out.bin").read_bytes() == b"A" * 100
-    missing = run("get", new + "data/missing")
-    assert missing.returncode == 4, missing.stderr
-    assert run("rm", "-r", new).returncode == 0
-    assert run("ls", "-r", new).stdout == ""
-    assert run("delete-bucket", new).returncode == 0
-    assert new[5:-1] not in run("list-buckets").stdout
+    assert S3Store.capabilities == {Capability.MULTIPART, Capability.CONDITIONAL_PUT,
+                                    Capability.GET_INTO, Capability.BUCKETS, Capability.SERVER_COPY}
 
 
 @pytest.mark.seaweedfs

@@ -42,7 +42,7 @@ def test_both_paths_work_over_tls(tls_bucket: str, path: str, monkeypatch: pytes
     monkeypatch.setenv("S3DLIO_PART_SIZE_MB", "5")
     monkeypatch.setenv("S3DLIO_RANGE_THRESHOLD_MB", "1")
     rt.reset()
-    rest = s3_store(tls_bucket)._rest
+    rest = s3_store(tls_bucket)._conn.rest
     assert (rest is not None and rest.pool.https) if path == "rest" else rest is None
     assert_tls_round_trip(tls_bucket, large=11 * MiB + 3)  # multipart upload, split GET
 

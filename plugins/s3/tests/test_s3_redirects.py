@@ -31,8 +31,8 @@ def seeded(moto: Any) -> str:
     bucket = make_bucket()
     s3dlio.put_bytes(bucket + "obj", b"redirected payload")
     store = s3_store(bucket)
-    store._client.put_bucket_acl(Bucket=store.bucket, ACL="public-read-write")
-    store._client.put_object_acl(Bucket=store.bucket, Key="obj", ACL="public-read")
+    store._conn.client.put_bucket_acl(Bucket=store.bucket, ACL="public-read-write")
+    store._conn.client.put_object_acl(Bucket=store.bucket, Key="obj", ACL="public-read")
     return bucket
 
 

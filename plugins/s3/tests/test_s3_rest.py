@@ -102,23 +102,23 @@ def test_addressing(endpoint: str, bucket: str, path_style: bool, host: str, pre
 
 
 def test_rest_is_the_default_and_can_be_turned_off(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert isinstance(s3_store(bucket)._rest, S3Rest)
+    assert isinstance(s3_store(bucket)._conn.rest, S3Rest)
     monkeypatch.setenv("S3DLIO_S3_REST", "0")
     rt.reset()
-    assert s3_store(bucket)._rest is None
+    assert s3_store(bucket)._conn.rest is None
     s3dlio.put_bytes(bucket + "sdk", b"through botocore")
     assert s3dlio.get(bucket + "sdk") == b"through botocore"
     monkeypatch.setenv("S3DLIO_S3_REST", "1")
     monkeypatch.setenv("S3DLIO_FOLLOW_REDIRECTS", "1")
     rt.reset()
-    assert s3_store(bucket)._rest is None, "redirect following stays on botocore"
+    assert s3_store(bucket)._conn.rest is None, "redirect following stays on botocore"
 
 
 def test_a_store_behind_a_proxy_uses_botocore(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     use_proxy(monkeypatch, "http://127.0.0.1:9")
-    assert s3_store(bucket)._rest is None
+    assert s3_store(bucket)._conn.rest is None
     use_proxy(monkeypatch, "http://127.0.0.1:9", no_proxy="127.0.0.1")
-    assert s3_store(bucket)._rest is not None, "NO_PROXY lets the lean path back in"
+    assert s3_store(bucket)._conn.rest is not None, "NO_PROXY lets the lean path back in"
 
 
 def _round_trip(bucket: str, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
@@ -151,7 +151,7 @@ def test_a_wrong_checksum_is_refused_on_the_rest_path(seaweed: Any) -> None:
     from s3dlio.errors import IntegrityError
 
     bucket = make_bucket()
-    rest = s3_store(bucket)._rest
+    rest = s3_store(bucket)._conn.rest
     assert rest is not None
     with pytest.raises(Exception) as info:
         rest.put("bad", memoryview(b"payload"), checksum_crc32c="AAAAAA==")
@@ -166,7 +166,7 @@ def test_a_wrong_checksum_is_refused_on_the_rest_path(seaweed: Any) -> None:
 def test_requests_counted_and_connections_reused(seaweed: Any) -> None:
     bucket = make_bucket()
     store = s3_store(bucket)
-    rest = store._rest
+    rest = store._conn.rest
     assert rest is not None
     ops = OpCounter(bucket)
     for i in range(20):
@@ -186,19 +186,19 @@ def test_error_answers_are_typed(bucket: str) -> None:
     s3dlio.put_bytes(bucket + "etag", b"abcdef")
     store = s3_store(bucket)
     with pytest.raises(PreconditionError):
-        store._range_into("etag", 0, memoryview(bytearray(3)), if_match='"0000"')
+        store._range_into("etag", 0, memoryview(bytearray(3)), pin='"0000"')
 
 
 def test_anonymous_requests_are_unsigned(moto: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     bucket = make_bucket()
     s3dlio.put_bytes(bucket + "public", b"open data")
     store = s3_store(bucket)
-    store._client.put_object_acl(Bucket=store.bucket, Key="public", ACL="public-read")
+    store._conn.client.put_object_acl(Bucket=store.bucket, Key="public", ACL="public-read")
     monkeypatch.setenv("S3DLIO_S3_ANONYMOUS", "1")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     rt.reset()
-    rest = s3_store(bucket)._rest
+    rest = s3_store(bucket)._conn.rest
     assert rest is not None and rest._credentials() is None
     assert s3dlio.get(bucket + "public") == b"open data"  # moto serves anonymous reads
 

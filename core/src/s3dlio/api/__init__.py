@@ -1,4 +1,4 @@
-"""The module-level storage API (API.md §1): every function takes full URIs.
+"""The module-level storage API (docs/api.md): every function takes full URIs.
 
 Each call resolves its URI to ``(store, key)`` through the runtime's store cache
 and delegates; batch calls go through the batch engine, large reads through the
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.batch import BatchPlan, batch_plan, run_batch
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, NotSupportedError
-from s3dlio.plugin.runtime import resolve, runtime, split_scheme
-from s3dlio.store import as_buffer
+from s3dlio.plugin.runtime import bucket_uri, resolve, runtime, split_scheme
+from s3dlio.store import Capability, as_buffer, require
 
 if TYPE_CHECKING:
     from s3dlio.store import ObjectStore
@@ -107,7 +107,7 @@ def get_many_stats(uris: Iterable[str], max_in_flight: int = 64) -> tuple[int, i
 
 
 def stat(uri: str) -> dict[str, Any]:
-    """Metadata of one object (API.md §1 keys); ``NotFoundError`` if missing."""
+    """Metadata of one object (keys: docs/api.md, "Reads"); ``NotFoundError`` if missing."""
     store, key = resolve(uri)
     return store.head(key).to_stat_dict()
 
@@ -200,7 +200,7 @@ def _list_keys(uri: str, recursive: bool, pattern: str | None) -> Iterator[tuple
     search = re.compile(pattern).search if pattern is not None else None
     match = _glob_matcher(glob, recursive) if glob is not None else None
     if key and not key.endswith("/") and glob is None:
-        # An object exactly at the URI is listed as itself (API.md §1).
+        # An object exactly at the URI is listed as itself (docs/api.md, "Listing").
         try:
             store.head(key)
         except (NotFoundError, InvalidPathError, NotSupportedError):
@@ -292,26 +292,31 @@ def _container_uri(bucket_name: str) -> str:
     if not isinstance(bucket_name, str) or not bucket_name:
         raise InvalidPathError("a bucket name or container URI is required", op="bucket")
     if "://" not in bucket_name:
-        return f"s3://{bucket_name}/"
+        return bucket_uri(bucket_name)
     return bucket_name if bucket_name.endswith("/") else bucket_name + "/"
 
 
 def create_bucket(bucket_name: str) -> None:
-    """Create a bucket/container (bare name = S3, or a URI); an existing one is fine."""
+    """Create a bucket/container (a URI, or a bare name of the backend serving bare buckets:
+    S3 with s3dlio-s3); an existing one is fine. ``NotSupportedError`` on a backend without
+    containers (``Capability.BUCKETS``)."""
     store, key = resolve(_container_uri(bucket_name))
-    store.create_container(key)
+    require(store, Capability.BUCKETS, op="create_bucket", key=key).create_container(key)
 
 
 def delete_bucket(bucket_name: str) -> None:
-    """Delete an empty bucket/container (bare name = S3, or a URI)."""
+    """Delete an empty bucket/container (a URI, or a bare name as for :func:`create_bucket`)."""
     store, key = resolve(_container_uri(bucket_name))
-    store.delete_container(key)
+    require(store, Capability.BUCKETS, op="delete_bucket", key=key).delete_container(key)
 
 
-def list_containers(uri: str = "s3://") -> _builtin_list[dict[str, Any]]:
-    """``[{name, uri, creation_date}]`` of the buckets/containers reachable from ``uri``."""
+def list_containers(uri: str | None = None) -> _builtin_list[dict[str, Any]]:
+    """``[{name, uri, creation_date}]`` of the buckets/containers reachable from ``uri``
+    (default: the backend serving bare bucket names, ``s3://`` with s3dlio-s3)."""
+    if uri is None:
+        uri = runtime().host.backends.bare_bucket_scheme() + "://"
     store, key = resolve(uri)
-    return store.list_containers(key)
+    return require(store, Capability.BUCKETS, op="list_containers", key=key).list_containers(key)
 
 
 def abort_incomplete_uploads(uri: str, older_than_s: float = 86400) -> int:
@@ -321,10 +326,20 @@ def abort_incomplete_uploads(uri: str, older_than_s: float = 86400) -> int:
 
 
 def object_capabilities(uri: str) -> dict[str, Any]:
-    """``{"provider", "get_into", "head"}`` for the URI's scheme (no request is made)."""
+    """What the backend of the URI's scheme can do, from its store class (no request is made).
+
+    ``{"provider", "head", "get_into", "multipart", "conditional_put", "buckets",
+    "direct_io", "server_copy"}``: ``provider`` is the backend name, ``head`` is always
+    ``True``, the rest say whether the store class has that :class:`~s3dlio.store.Capability`.
+    """
     scheme, _ = split_scheme(uri)
-    spec = runtime().host.backends.spec_for(scheme)
-    return {"provider": spec.name, "get_into": True, "head": True}
+    rt = runtime()
+    spec = rt.host.backends.spec_for(scheme)
+    caps = rt.store_class(scheme).capabilities
+    out: dict[str, Any] = {"provider": spec.name, "head": True}
+    for cap in Capability:
+        out[cap.value] = cap in caps
+    return out
 
 
 # ------------------------------------------------------------------------------ aliases
@@ -345,7 +360,7 @@ def get_by_key(bucket: str, key: str) -> BytesView:
     import warnings
 
     warnings.warn("get_by_key is deprecated; use get('s3://bucket/key')", DeprecationWarning, stacklevel=2)
-    return get(f"s3://{bucket}/{key}")
+    return get(bucket_uri(bucket, key))
 
 
 def stat_key(bucket: str, key: str) -> dict[str, Any]:
@@ -353,7 +368,7 @@ def stat_key(bucket: str, key: str) -> dict[str, Any]:
     import warnings
 
     warnings.warn("stat_key is deprecated; use stat('s3://bucket/key')", DeprecationWarning, stacklevel=2)
-    return stat(f"s3://{bucket}/{key}")
+    return stat(bucket_uri(bucket, key))
 
 
 def _as_uri_list(uris: Iterable[str], op: str) -> _builtin_list[str]:

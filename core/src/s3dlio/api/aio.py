@@ -1,4 +1,4 @@
-"""Async twins of the storage API (API.md §2).
+"""Async twins of the storage API (docs/api.md, "Async twins").
 
 Every twin is a plain ``async def`` coroutine: creating it needs no running loop
 and ``asyncio.run(s3dlio.get_async(uri))`` works. The sync engines run on a

@@ -1,28 +1,13 @@
-"""Process-wide setup calls kept from the original API (API.md §1 "Configuration")."""
+"""Process-wide setup calls kept from the original API (docs/api.md, "Configuration helpers")."""
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-import sys
-from typing import Any
 
 from s3dlio.plugin import runtime
 
-__all__ = [
-    "configure_retries",
-    "configure_s3",
-    "configure_tokio_threads",
-    "gcs_get_channel_count",
-    "gcs_get_rapid_mode",
-    "gcs_query_rapid_bucket",
-    "gcs_set_channel_count",
-    "gcs_set_rapid_mode",
-    "init_logging",
-    "is_endpoint_segment",
-    "parse_s3_uri_full",
-]
+__all__ = ["configure_retries", "configure_tokio_threads", "init_logging"]
 
 _LEVELS = {
     "trace": logging.DEBUG,
@@ -33,37 +18,38 @@ _LEVELS = {
     "error": logging.ERROR,
 }
 _handler: logging.Handler | None = None
+_handler_format: str | None = None
 
 
-def init_logging(level: str = "info") -> None:
+def init_logging(level: str = "info", fmt: str | None = None) -> None:
     """Send ``s3dlio*`` log records to stderr at ``level`` (unknown levels mean ``info``).
 
-    Only the ``s3dlio`` logger is touched; repeated calls change the level.
+    ``fmt`` is ``"console"`` (aligned lines; colours on a terminal) or ``"json"`` (one
+    JSON object per line: ``event``, ``level``, ``logger``, ``timestamp`` and the
+    event's fields). ``None`` keeps the format in use, else takes ``S3DLIO_LOG_FORMAT``
+    from the environment, else ``console``. Only the ``s3dlio`` logger is touched (one
+    handler; repeated calls change the level and format); an application's own
+    handlers keep receiving the records. Output is redacted.
     """
-    global _handler
+    global _handler, _handler_format
+    from s3dlio.log import FORMATS, RedactingFilter, StderrHandler, formatter
+
+    current = _handler_format if _handler is not None else None
+    if fmt is None:
+        env = os.environ.get("S3DLIO_LOG_FORMAT", "").strip().lower()
+        fmt = current or (env if env in FORMATS else "console")
+    elif fmt not in FORMATS:
+        raise ValueError(f"init_logging: format {fmt!r} is not one of {', '.join(FORMATS)}")
     logger = logging.getLogger("s3dlio")
     logger.setLevel(_LEVELS.get(str(level).lower(), logging.INFO))
     if _handler is None:
-        from s3dlio.log import RedactingFilter
-
-        _handler = logging.StreamHandler(sys.stderr)
-        _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        _handler = StderrHandler()
+        # Plain records carry their message as text; the formatter redacts events too.
         _handler.addFilter(RedactingFilter())
         logger.addHandler(_handler)
-
-
-def configure_s3(
-    endpoint_url: str | None = None, region: str | None = None, ca_bundle: str | None = None
-) -> None:
-    """Set the S3 endpoint, region and CA bundle; effective immediately (the store cache is reset)."""
-    if endpoint_url is not None:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
-    if region is not None:
-        os.environ["AWS_DEFAULT_REGION"] = region
-        os.environ["AWS_REGION"] = region
-    if ca_bundle is not None:
-        os.environ["AWS_CA_BUNDLE"] = ca_bundle
-    runtime.reset()
+    if fmt != current:
+        _handler.setFormatter(formatter(fmt))
+        _handler_format = fmt
 
 
 def configure_retries(
@@ -109,63 +95,3 @@ def configure_tokio_threads(n: int = 0) -> int:
         _io_threads = n
         os.environ.setdefault("S3DLIO_RT_THREADS", str(n))
     return _io_threads
-
-
-_ENDPOINT_RE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(?::\d+)?$|^[^/:]+:\d+$")
-
-
-def is_endpoint_segment(text: str) -> bool:
-    """Whether the first segment of an ``s3://`` URI names an endpoint (``host:port`` or an IP)."""
-    return _ENDPOINT_RE.match(text) is not None
-
-
-def parse_s3_uri_full(uri: str) -> dict[str, Any]:
-    """``{"endpoint", "bucket", "key"}`` of ``s3://[host:port/]bucket/key``.
-
-    A first segment with ``:port`` or a dotted IP is the endpoint. ``s3://bucket``
-    without a ``/`` and non-s3 URIs raise ``ValueError``.
-    """
-    if not isinstance(uri, str) or not uri.startswith("s3://"):
-        raise ValueError(f"not an s3:// URI: {uri!r}")
-    rest = uri[5:]
-    if "/" not in rest:
-        raise ValueError(f"s3 URI needs a bucket and a '/' ({uri!r})")
-    first, _, remainder = rest.partition("/")
-    endpoint = None
-    if is_endpoint_segment(first):
-        endpoint = first
-        bucket, _, key = remainder.partition("/")
-    else:
-        bucket, key = first, remainder
-    if not bucket:
-        raise ValueError(f"s3 URI has no bucket ({uri!r})")
-    return {"endpoint": endpoint, "bucket": bucket, "key": key}
-
-
-_gcs: dict[str, Any] = {"channels": 0, "rapid": None}
-
-
-def gcs_set_channel_count(n: int) -> None:
-    """Record the GCS gRPC channel count (a setting; never raises)."""
-    try:
-        _gcs["channels"] = max(0, int(n))
-    except (TypeError, ValueError):
-        pass
-
-
-def gcs_get_channel_count() -> int:
-    return int(_gcs["channels"])
-
-
-def gcs_set_rapid_mode(force: bool | None = None) -> None:
-    """Record the GCS rapid-storage mode (``None``: auto; a setting; never raises)."""
-    _gcs["rapid"] = None if force is None else bool(force)
-
-
-def gcs_get_rapid_mode() -> bool | None:
-    return _gcs["rapid"]  # type: ignore[no-any-return]
-
-
-def gcs_query_rapid_bucket(bucket: Any) -> bool:
-    """Whether ``bucket`` uses rapid storage; ``False`` unless forced (never raises)."""
-    return bool(_gcs["rapid"])

@@ -1,4 +1,4 @@
-"""Local ↔ store transfers: ``upload``, ``download`` (API.md §1) and ``copy`` (``s3-cli cp``).
+"""Local ↔ store transfers: ``upload``, ``download`` (docs/api.md, "Transfers") and ``copy`` (``s3-cli cp``).
 
 Every item is independent: the batch engine runs them with a bounded window and
 every per-item failure is collected; once all items have settled a single
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3dlio.engines.batch import check_window, is_failure, run_batch_settled
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError
+from s3dlio.store.capabilities import Capability, require
 
 if TYPE_CHECKING:
     from s3dlio.store import ObjectStore
@@ -43,6 +44,11 @@ def _resolve(uri: str) -> tuple[ObjectStore, str]:
     return resolve(uri)
 
 
+def _create_container(store: ObjectStore) -> None:
+    """``create_bucket=True``: the destination's container (``NotSupportedError`` without one)."""
+    require(store, Capability.BUCKETS, op="create_bucket").create_container("")
+
+
 # ------------------------------------------------------------------------------ upload
 
 
@@ -58,7 +64,7 @@ def _expand_sources(patterns: Sequence[str]) -> list[str]:
             found.append(full)
 
     def add_dir(path: str) -> None:
-        # A directory contributes its top-level regular files only (API.md §1).
+        # A directory contributes its top-level regular files only (docs/api.md, "Transfers").
         with os.scandir(path) as it:
             for entry in sorted(it, key=lambda e: e.name):
                 if entry.is_file():
@@ -77,7 +83,7 @@ def _expand_sources(patterns: Sequence[str]) -> list[str]:
         elif os.path.isfile(pattern):
             add(pattern)
         else:
-            raise NotFoundError(f"No files matched for upload: {pattern}", op="upload", uri=pattern)
+            raise NotFoundError("no such file or directory", op="upload", uri=pattern)
     return found
 
 
@@ -119,11 +125,11 @@ def upload(
         patterns = [os.fspath(p) for p in src_patterns]
     files = _expand_sources(patterns)
     if not files:
-        raise NotFoundError("No files matched for upload", op="upload", uri=", ".join(patterns))
+        raise NotFoundError("no files matched", op="upload", uri=", ".join(patterns))
     _check_name_clash(files)
     store, prefix = _resolve(dest_prefix)
     if create_bucket:
-        store.create_container("")
+        _create_container(store)
     prefix = _dir_key(prefix)
 
     def one(path: str) -> int:
@@ -353,7 +359,7 @@ def copy(
         return _copy_stdout(sources[0][0], dry_run=dry_run, on_plan=on_plan)
     into_dir = _dest_is_dir(dst, recursive or len(sources) > 1)
     if create_bucket and is_uri(dst):
-        _resolve(dst)[0].create_container("")
+        _create_container(_resolve(dst)[0])
     pairs = []
     for source, rel in sources:
         target = _join(dst, rel) if into_dir else dst
@@ -420,7 +426,9 @@ def _copy_one(source: str, target: str, *, dst_root: str | None, rel: str) -> in
         return dst_store.put_file(dst_key, source)
     src_store, src_key = _resolve(source)
     if src_store is dst_store:
-        dst_store.copy(src_key, dst_key)  # server-side within one backend
+        # Within one store its own copy: no data through this process where the store
+        # has Capability.SERVER_COPY, the store's best client-side copy otherwise.
+        dst_store.copy(src_key, dst_key)
         return dst_store.head(dst_key).size
     payload = src_store.get(src_key)
     dst_store.put(dst_key, payload.memoryview())

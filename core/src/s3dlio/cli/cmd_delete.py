@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from s3dlio.cli.context import EXIT_OK, CliContext
+from s3dlio.cli.context import EXIT_OK, CliContext, UsageError
 from s3dlio.cli.sizes import jobs_arg
 from s3dlio.errors import BatchError, NotFoundError
 
@@ -57,6 +57,22 @@ def _delete_batched(uris: list[str], batch: int) -> list[tuple[str, BaseExceptio
     return failures
 
 
+def _check_something_there(uri: str, recursive: bool) -> None:
+    """Refuse to report "Deleted" for nothing: ``NotFoundError`` (exit 4) when no object
+    (or, recursively, nothing under the prefix and no directory) is at ``uri``; a
+    directory named without ``-r`` is a usage error (exit 2)."""
+    import s3dlio
+    from s3dlio.cli.cmd_list import nothing_at
+
+    if recursive or uri.endswith(("/", "://")):
+        if next(iter(s3dlio.list_iter(uri, recursive=True)), None) is None and nothing_at(uri):
+            raise NotFoundError("no such object or directory", op="delete", uri=uri)
+    elif not s3dlio.exists(uri):
+        if not nothing_at(uri):
+            raise UsageError(f"{uri} is a directory: add -r to delete everything under it")
+        raise NotFoundError("no such object", op="delete", uri=uri)
+
+
 class DeleteCommand:
     """Delete objects; ``--dry-run`` lists what would go and deletes nothing."""
 
@@ -72,7 +88,9 @@ class DeleteCommand:
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
         import s3dlio
 
-        if args.pattern is None and not args.dry_run:
+        glob = _GLOB.intersection(args.uri.rpartition("/")[2])
+        if args.pattern is None and not args.dry_run and not glob:
+            _check_something_there(args.uri, args.recursive)
             # The library streams big prefixes in batches and tidies emptied directories.
             s3dlio.delete(args.uri, recursive=args.recursive)
             ctx.emit({"type": "delete", "uri": args.uri, "recursive": args.recursive})

@@ -48,7 +48,14 @@ class GetCommand:
             count, nbytes = s3dlio.get_many_stats(uris, max_in_flight=args.jobs)
         elapsed = time.perf_counter() - start
         mbps = nbytes / elapsed / 1e6 if elapsed > 0 else 0.0
-        ctx.info(f"Benchmarked {count} objects: {nbytes} bytes in {elapsed:.3f}s ({mbps:.2f} MB/s)")
+        rate = f"in {elapsed:.3f}s ({mbps:.2f} MB/s)"
+        if args.output:
+            # A download: say what was written where, not "benchmarked".
+            target = "stdout" if args.output == "-" else args.output
+            ctx.info(f"Wrote {nbytes} bytes of {uris[0]} to {target} {rate}")
+            ctx.set_summary(output=target)
+        else:
+            ctx.info(f"Benchmarked {count} object{'' if count == 1 else 's'}: {nbytes} bytes {rate}")
         ctx.set_summary(ok=count, failed=0, bytes=nbytes, seconds=elapsed, mb_per_s=mbps)
         return EXIT_OK
 

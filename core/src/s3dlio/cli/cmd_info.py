@@ -68,8 +68,8 @@ class ConfigCommand:
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
         from s3dlio.config import redacted_value
-        from s3dlio.log import redact
         from s3dlio.plugin.runtime import runtime
+        from s3dlio.redaction import redact
 
         settings = runtime().settings
         rows = settings.describe()
@@ -79,7 +79,8 @@ class ConfigCommand:
             value = redacted_value(row)
             record: dict[str, Any] = {"type": "setting", "section": row.section, "name": row.name,
                                       "value": value, "source": row.source}
-            text = f"{row.section}.{row.name} = {value} ({row.source})"
+            # An empty value would print as "name =  (default)", easily misread: say it.
+            text = f"{row.section}.{row.name} = {value if value != '' else '(unset)'} ({row.source})"
             if args.all:
                 record.update(env=list(row.env), help=row.help)
                 extra = f"  [{', '.join(row.env)}]" if row.env else ""

@@ -14,7 +14,8 @@ __all__ = ["CORE_COMMANDS", "register_core_commands"]
 _P = "s3dlio.cli."
 
 CORE_COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("list", _P + "cmd_list:ListCommand", "list objects under a URI (streamed)", ("ls",)),
+    CommandSpec("list", _P + "cmd_list:ListCommand", "list objects under a URI (sorted; -U streams)",
+                ("ls",)),
     CommandSpec("stat", _P + "cmd_list:StatCommand", "show an object's metadata"),
     CommandSpec("get", _P + "cmd_get:GetCommand", "read objects (benchmark) or save one with -o"),
     CommandSpec("upload", _P + "cmd_transfer:UploadCommand", "upload local files to a URI prefix"),
@@ -27,6 +28,8 @@ CORE_COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("delete-bucket", _P + "cmd_buckets:DeleteBucketCommand", "delete a bucket/container"),
     CommandSpec("plugins", _P + "cmd_info:PluginsCommand", "show installed plugins and their status"),
     CommandSpec("config", _P + "cmd_info:ConfigCommand", "config show: every setting and its source"),
+    CommandSpec("doctor", _P + "cmd_doctor:DoctorCommand",
+                "check plugins, configuration and a URI's backend, credentials, TLS and reachability"),
 )
 
 

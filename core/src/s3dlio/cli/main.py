@@ -11,7 +11,7 @@ resolved at composition.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import contextlib
 import os
 import sys
 import traceback
@@ -30,10 +30,18 @@ from s3dlio.cli.context import (
     CliContext,
     UsageError,
 )
-from s3dlio.cli.registry import CommandRegistry
-from s3dlio.errors import BatchError, ConfigError, NotFoundError, PluginError, S3dlioError
+from s3dlio.cli.registry import CommandRegistry, GlobalOption
+from s3dlio.errors import (
+    BatchError,
+    ConfigError,
+    InvalidPathError,
+    NotFoundError,
+    PluginError,
+    S3dlioError,
+)
+from s3dlio.plugin.registry import load_object
 
-__all__ = ["EPILOG", "build_parser", "main"]
+__all__ = ["EPILOG", "build_parser", "global_parser", "main"]
 
 EPILOG = """\
 global flags may be given before or after the command.
@@ -41,10 +49,11 @@ global flags may be given before or after the command.
 exit codes:
   0    success
   1    the operation failed
-  2    usage error (bad option, value or combination)
+  2    usage error (bad option, value or combination; a path without scheme://)
   3    partial failure: some items of a batch failed (each is listed on stderr);
-       when every item failed: 4 if all were "not found", else 1
-  4    not found / nothing matched
+       when every item failed: the code their failures share (4 if all were
+       "not found", 5 if all lacked a backend), else 1
+  4    not found / nothing matched (a missing object, directory or prefix)
   5    configuration or plugin error (bad setting, missing backend or plugin)
   130  interrupted (Ctrl-C)
 
@@ -55,55 +64,45 @@ last line is {"type": "summary", ...}.
 
 _GLOBAL_DEFAULTS: dict[str, Any] = {
     "verbose": 0,
+    "log_format": None,
     "quiet": False,
-    "endpoint_url": None,
-    "region": None,
-    "profile": None,
-    "ca_bundle": None,
-    "insecure": False,
-    "op_log": None,
     "json": False,
     "no_progress": False,
     "config": None,
 }
 
 
-def _global_parser() -> argparse.ArgumentParser:
-    """The flags every command accepts (defaults suppressed; see the module docstring)."""
+def _global_parser(options: Sequence[GlobalOption] = ()) -> argparse.ArgumentParser:
+    """The flags every command accepts: core's and the plugins' ``options`` (defaults
+    suppressed; see the module docstring)."""
     p = argparse.ArgumentParser(
         prog="s3-cli", add_help=False, allow_abbrev=False, argument_default=argparse.SUPPRESS
     )
     g = p.add_argument_group("global options")
     g.add_argument("-v", "--verbose", action="count", help="-v: info logging, -vv: debug and tracebacks")
+    g.add_argument("--log-format", dest="log_format", choices=("console", "json"),
+                   help="stderr logging as console lines or JSON objects (default: S3DLIO_LOG_FORMAT, "
+                        "else console); without -v, warnings and errors only")
     g.add_argument("-q", "--quiet", action="store_true", help="no summaries or progress bars")
-    g.add_argument("--endpoint-url", "--endpoint", dest="endpoint_url", metavar="URL",
-                   help="S3 endpoint (sets AWS_ENDPOINT_URL)")
-    g.add_argument("--region", help="region (sets AWS_DEFAULT_REGION)")
-    g.add_argument("--profile", help="credentials profile (sets AWS_PROFILE)")
-    g.add_argument("--ca-bundle", dest="ca_bundle", metavar="FILE",
-                   help="CA certificates for TLS (sets AWS_CA_BUNDLE)")
-    g.add_argument("--insecure", action="store_true", help="accepted for compatibility; warns")
-    g.add_argument("--op-log", dest="op_log", metavar="FILE",
-                   help="record every operation (needs s3dlio-oplog)")
     g.add_argument("--json", action="store_true", help="NDJSON output, last line a summary")
     g.add_argument("--no-progress", dest="no_progress", action="store_true", help="no progress bars")
     g.add_argument("--config", metavar="FILE", help="s3dlio.toml to use (sets S3DLIO_CONFIG)")
+    for option in options:
+        option.add_to(g)
     return p
 
 
-def _apply_environment(ns: argparse.Namespace) -> None:
+def _apply_environment(ns: argparse.Namespace, options: Sequence[GlobalOption] = ()) -> None:
     """Load ``./.env`` (never overriding) then export the environment-changing flags."""
     from s3dlio.cli.dotenv import load_dotenv
 
     load_dotenv(".env")
-    exports = {
-        "AWS_ENDPOINT_URL": getattr(ns, "endpoint_url", None),
-        "AWS_DEFAULT_REGION": getattr(ns, "region", None),
-        "AWS_REGION": getattr(ns, "region", None),
-        "AWS_CA_BUNDLE": getattr(ns, "ca_bundle", None),
-        "AWS_PROFILE": getattr(ns, "profile", None),
-        "S3DLIO_CONFIG": getattr(ns, "config", None),
-    }
+    exports: dict[str, str | None] = {"S3DLIO_CONFIG": getattr(ns, "config", None)}
+    for option in options:
+        value = getattr(ns, option.dest, None)
+        if value is not None and value is not False:
+            for name in option.env:
+                exports[name] = "1" if value is True else str(value)
     changed = False
     for name, value in exports.items():
         if value is not None and os.environ.get(name) != value:
@@ -117,12 +116,16 @@ def _apply_environment(ns: argparse.Namespace) -> None:
 
 
 def _load_registry() -> tuple[CommandRegistry, BaseException | None]:
-    """Commands of core and every plugin; a composition failure leaves core's only."""
+    """Commands and global options of core and every plugin; a failure leaves core's only.
+
+    Only the plugins are loaded (no settings resolved), so a bad setting still lets
+    the command line parse and is reported by the command that needs it.
+    """
     registry = CommandRegistry()
     try:
-        from s3dlio.plugin.runtime import runtime
+        from s3dlio.plugin.runtime import loaded_host
 
-        runtime().host.build_commands(registry)
+        loaded_host().build_commands(registry)
     except (ConfigError, PluginError) as exc:
         from s3dlio.cli.commands import register_core_commands
 
@@ -130,6 +133,32 @@ def _load_registry() -> tuple[CommandRegistry, BaseException | None]:
         register_core_commands(registry)
         return registry, exc
     return registry, None
+
+
+def _missing_plugin(args_list: Sequence[str], registry: CommandRegistry,
+                    options: Sequence[GlobalOption]) -> str | None:
+    """A message for a command or flag of a first-party plugin that is not installed."""
+    from s3dlio.plugin import catalog
+
+    flags = {flag for option in options for flag in option.flags}
+    command_seen = False
+    for token in args_list:
+        if token == "--":
+            break
+        name = token.split("=", 1)[0]
+        if name.startswith("-"):
+            known = name in flags
+        elif command_seen:
+            continue  # an argument of the command, not a command
+        else:
+            command_seen = True
+            known = name in registry
+        dist = None if known else catalog.CLI.get(name)
+        if dist is not None:
+            kind = "option" if name.startswith("-") else "command"
+            return (f"the {kind} {name!r} is provided by {dist}, which is not installed: "
+                    f"{catalog.install_command(dist)}")
+    return None
 
 
 def _command_name(extras: Sequence[str], registry: CommandRegistry) -> str | None:
@@ -142,9 +171,24 @@ def _command_name(extras: Sequence[str], registry: CommandRegistry) -> str | Non
     return None
 
 
+_options: Sequence[GlobalOption] = ()
+"""The plugins' global options of the command line being parsed (see :func:`global_parser`)."""
+
+
+def global_parser() -> argparse.ArgumentParser:
+    """A parent parser with every global flag, core's and the plugins'.
+
+    For commands with nested sub-commands (``s3-cli oplog replay``): pass it as a parent
+    of each nested parser so global flags also work after the nested command.
+    """
+    return _global_parser(_options)
+
+
 def build_parser(registry: CommandRegistry, selected: str | None) -> tuple[argparse.ArgumentParser, Any]:
     """The full parser; only the selected command's arguments are added (lazy imports)."""
-    parent = _global_parser()
+    global _options
+    _options = registry.global_options()
+    parent = _global_parser(_options)
     parser = argparse.ArgumentParser(
         prog="s3-cli",
         description="s3dlio command line: list, read, write and copy objects on every installed backend.",
@@ -191,14 +235,27 @@ def _format_warning(message: Warning | str, category: type[Warning], *_args: obj
 def _main(args_list: list[str]) -> int:
     try:
         pre, extras = _global_parser().parse_known_args(args_list)
-    except SystemExit as exc:  # e.g. --endpoint-url without a value
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    try:
         _apply_environment(pre)
+    except SystemExit as exc:  # e.g. --config without a value
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except ConfigError as exc:
         sys.stderr.write(f"s3-cli: error: {exc}\n")
         return EXIT_CONFIG
+    _init_logging(pre)  # before the plugins load, so one that fails to is logged
     registry, compose_error = _load_registry()
+    options = registry.global_options()
+    missing = _missing_plugin(args_list, registry, options)
+    if missing is not None:
+        sys.stderr.write(f"s3-cli: error: {missing}\n")
+        return EXIT_CONFIG
+    try:
+        pre, extras = _global_parser(options).parse_known_args(args_list)
+        _apply_environment(pre, options)
+    except SystemExit as exc:  # e.g. --endpoint-url without a value
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except ConfigError as exc:
+        sys.stderr.write(f"s3-cli: error: {exc}\n")
+        return EXIT_CONFIG
     selected = _command_name(extras, registry)
     try:
         parser, command = build_parser(registry, selected)
@@ -211,6 +268,9 @@ def _main(args_list: list[str]) -> int:
     for name, default in _GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)
+    for option in options:
+        if not hasattr(args, option.dest):
+            setattr(args, option.dest, False if option.flag else None)
     if command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -218,36 +278,58 @@ def _main(args_list: list[str]) -> int:
         json_mode=args.json, quiet=args.quiet, no_progress=args.no_progress,
         verbose=args.verbose, command=registry.get(args.command).name,
     )
-    code = _run(command, args, ctx, compose_error)
+    sessions = [o for o in options if o.session and getattr(args, o.dest) not in (None, False)]
+    code = _run(command, args, ctx, compose_error, sessions)
     ctx.write_summary(code)
     return code
 
 
-def _run(command: Any, args: argparse.Namespace, ctx: CliContext, compose_error: BaseException | None) -> int:
-    """Run one command (with the op-log around it when asked); the exit code."""
-    oplog: list[bool] = []
-    code = _guarded(lambda: _setup_and_run(command, args, ctx, compose_error, oplog), ctx)
-    if oplog:
-        # A failure to flush the op-log is reported, and fails a run that otherwise succeeded.
-        code = code or _guarded(_finish_oplog, ctx)
+def _run(command: Any, args: argparse.Namespace, ctx: CliContext, compose_error: BaseException | None,
+         sessions: Sequence[GlobalOption] = ()) -> int:
+    """Run one command inside the sessions of the global options given; the exit code.
+
+    A session that fails on exit (an op-log that cannot be flushed) is reported, and
+    fails a run that otherwise succeeded.
+    """
+    stack = contextlib.ExitStack()
+
+    def setup_and_run() -> int:
+        if compose_error is not None and not getattr(command, "reports_setup_errors", False):
+            raise compose_error  # (``doctor`` runs anyway: reporting such errors is its job)
+        for option in sessions:
+            factory = load_object(option.session)
+            stack.enter_context(factory(getattr(args, option.dest)))
+        return int(command.run(args, ctx))
+
+    code = _guarded(setup_and_run, ctx)
+
+    def close() -> int:
+        stack.close()
+        return 0
+
+    if sessions:
+        closed = _guarded(close, ctx)
+        code = code or closed
     return code
 
 
-def _setup_and_run(command: Any, args: argparse.Namespace, ctx: CliContext,
-                   compose_error: BaseException | None, oplog: list[bool]) -> int:
-    if compose_error is not None:
-        raise compose_error
-    if args.verbose:
-        from s3dlio.api.configure import init_logging
+def _init_logging(ns: argparse.Namespace) -> None:
+    """``-v``/``-vv``/``--log-format``: s3dlio logging on stderr (``--log-format`` alone:
+    warnings and errors unless ``S3DLIO_LOG_LEVEL`` says otherwise).
 
-        init_logging("debug" if args.verbose > 1 else "info")
-    if args.insecure:
-        ctx.warn("--insecure: TLS certificate verification is not disabled by s3dlio core; "
-                 "use --ca-bundle for private CAs")
-    if args.op_log:
-        _start_oplog(args.op_log)
-        oplog.append(True)
-    return int(command.run(args, ctx))
+    The flags are exported as ``S3DLIO_LOG_LEVEL``/``S3DLIO_LOG_FORMAT``, like the other
+    environment flags, so the settings applied when the plugins compose agree with them.
+    """
+    verbose, log_format = getattr(ns, "verbose", 0) or 0, getattr(ns, "log_format", None)
+    if not verbose and not log_format:
+        return
+    from s3dlio.api.configure import init_logging
+
+    if verbose:
+        os.environ["S3DLIO_LOG_LEVEL"] = "debug" if verbose > 1 else "info"
+    if log_format:
+        os.environ["S3DLIO_LOG_FORMAT"] = log_format
+    init_logging(os.environ.get("S3DLIO_LOG_LEVEL") or "warning", log_format)
 
 
 def _guarded(fn: Callable[[], int], ctx: CliContext) -> int:
@@ -265,34 +347,19 @@ def _guarded(fn: Callable[[], int], ctx: CliContext) -> int:
         return report_error(exc, ctx)
 
 
-def _finish_oplog() -> int:
-    import s3dlio
-
-    s3dlio.finalize_op_log()
-    return 0
-
-
-def _start_oplog(path: str) -> None:
-    if importlib.util.find_spec("s3dlio_oplog") is None:
-        raise PluginError("--op-log needs the op-log plugin: pip install s3dlio-oplog")
-    import s3dlio
-
-    s3dlio.init_op_log(path)
-
-
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code of an exception (see ``EPILOG``)."""
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
-    if isinstance(exc, UsageError):
+    if isinstance(exc, UsageError) or _is_schemeless(exc):
         return EXIT_USAGE
     if isinstance(exc, BatchError):
         if exc.succeeded:
             return EXIT_PARTIAL
-        # Nothing succeeded: the batch failed as a whole, for the reason its items share.
-        if exc.failures and all(isinstance(e, NotFoundError) for _, e in exc.failures):
-            return EXIT_NOT_FOUND
-        return EXIT_FAILED
+        # Nothing succeeded: the batch failed as a whole, for the reason its items share
+        # (a missing backend is 5 for `get` of many URIs as for `ls` of one).
+        codes = {exit_code_for(e) for _, e in exc.failures}
+        return codes.pop() if len(codes) == 1 else EXIT_FAILED
     if isinstance(exc, NotFoundError):
         return EXIT_NOT_FOUND
     if isinstance(exc, (ConfigError, PluginError)):
@@ -302,18 +369,51 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
-def report_error(exc: BaseException, ctx: CliContext) -> int:
-    """Print ``exc`` on stderr (failures of a batch one per line) and return its exit code."""
-    code = exit_code_for(exc)
+def _is_schemeless(exc: BaseException) -> bool:
+    """A URI argument without ``scheme://`` (a bare path): the caller's mistake, exit 2."""
+    return isinstance(exc, InvalidPathError) and isinstance(exc.uri, str) and "://" not in exc.uri
+
+
+def _message(exc: BaseException) -> str:
+    """The one-line text of ``exc`` on stderr."""
     if isinstance(exc, BatchError):
-        ctx.stderr.write(f"{exc.succeeded} ok, {len(exc.failures)} failed\n")
-        for uri, err in exc.failures:
-            ctx.stderr.write(f"  {uri}: {err}\n")
+        # The items are listed above; the operation's internal name (get_many_stats) is not
+        # the user's business.
+        return f"{len(exc.failures)} of {exc.succeeded + len(exc.failures)} failed"
+    if isinstance(exc, (S3dlioError, OSError, UsageError)):
+        text = str(exc)
+        if _is_schemeless(exc):
+            text += _file_hint(str(getattr(exc, "uri", "")))
+        return text
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _file_hint(path: str) -> str:
+    """``; did you mean file:///abs/path?`` for something that looks like a local path."""
+    if path.startswith(("/", "./", "../", "~")) or os.path.exists(path):
+        return f"; did you mean file://{os.path.abspath(os.path.expanduser(path))}?"
+    return ""
+
+
+def report_error(exc: BaseException, ctx: CliContext) -> int:
+    """Print ``exc`` on stderr (failures of a batch one per line) and return its exit code.
+
+    A batch of one item that failed (``get URI``) reads as that item's error: one
+    line, the item's exit code.
+    """
+    code = exit_code_for(exc)
+    prefix = ""
+    if isinstance(exc, BatchError):
         ctx.set_summary(ok=exc.succeeded, failed=len(exc.failures),
                         failures=[{"uri": u, "error": str(e)} for u, e in exc.failures])
-    message = str(exc) if isinstance(exc, (S3dlioError, OSError, UsageError)) else (
-        f"{type(exc).__name__}: {exc}"
-    )
+        if len(exc.failures) == 1 and not exc.succeeded:
+            uri, exc = exc.failures[0]
+            prefix = "" if uri in str(exc) else f"{uri}: "
+        else:
+            ctx.stderr.write(f"{exc.succeeded} ok, {len(exc.failures)} failed\n")
+            for uri, err in exc.failures:
+                ctx.stderr.write(f"  {uri}: {err}\n")
+    message = prefix + _message(exc)
     ctx.error(message)
     ctx.set_summary(error=message)
     if ctx.verbose > 1:

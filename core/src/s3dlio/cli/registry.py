@@ -1,4 +1,4 @@
-"""Sub-command registry passed to the ``s3dlio_register_commands`` hook."""
+"""What plugins add to ``s3-cli``: sub-commands and global options (the ``s3dlio_register_commands`` hook)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from s3dlio.errors import PluginError
-from s3dlio.plugin.registry import load_object
+from s3dlio.plugin.registry import Registry, load_object
 
-__all__ = ["Command", "CommandRegistry", "CommandSpec"]
+__all__ = ["Command", "CommandRegistry", "CommandSpec", "GlobalOption"]
 
 
 class Command(Protocol):
@@ -23,8 +22,8 @@ class Command(Protocol):
 
 
 def _as_names(value: Iterable[str]) -> tuple[str, ...]:
-    """``aliases`` converter (a typed function: mypy cannot infer ``converter=tuple``)."""
-    return tuple(value)
+    """Converter of name tuples (a typed function: mypy cannot infer ``converter=tuple``)."""
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @attrs.frozen
@@ -47,37 +46,58 @@ class CommandSpec:
         return obj() if isinstance(obj, type) else obj  # type: ignore[no-any-return]
 
 
-class CommandRegistry:
-    """Commands by name; a name (or alias) claimed twice is a plugin error."""
+@attrs.frozen
+class GlobalOption:
+    """A flag every ``s3-cli`` command accepts, contributed by a plugin.
+
+    ``env`` names environment variables the value is exported to *before* plugins
+    compose (``--region`` → ``AWS_REGION``), so it reaches the plugin's settings
+    exactly as the variable would. ``session`` is a lazy ``"module:callable"``
+    reference: ``callable(value)`` returns a context manager entered around the
+    command when the flag is given (``--op-log FILE`` records the run and flushes
+    the log at the end; a failure on exit fails the run). ``flag=True`` makes it a
+    switch without a value.
+    """
+
+    flags: tuple[str, ...] = attrs.field(converter=_as_names)
+    dest: str
+    help: str = ""
+    metavar: str | None = None
+    flag: bool = False
+    env: tuple[str, ...] = attrs.field(default=(), converter=_as_names)
+    session: str = ""
+    plugin: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.dest
+
+    def add_to(self, group: Any) -> None:
+        """Add the flag to an argparse group (defaults suppressed, see ``cli.main``)."""
+        if self.flag:
+            group.add_argument(*self.flags, dest=self.dest, action="store_true", help=self.help)
+        else:
+            group.add_argument(*self.flags, dest=self.dest, metavar=self.metavar, help=self.help)
+
+
+class CommandRegistry(Registry[CommandSpec]):
+    """Commands by name and alias, plus plugins' global options; a name claimed twice is a plugin error."""
 
     def __init__(self) -> None:
-        self._specs: dict[str, CommandSpec] = {}
-        self._names: dict[str, str] = {}
-        self._current_plugin = ""
+        super().__init__("s3-cli command", keys=lambda spec: (spec.name, *spec.aliases), exclusive=True)
+        self.options: Registry[GlobalOption] = Registry(
+            "s3-cli option", keys=lambda opt: (opt.dest, *opt.flags), exclusive=True
+        )
 
-    def register(self, spec: CommandSpec) -> None:
-        if not spec.plugin and self._current_plugin:
-            spec = attrs.evolve(spec, plugin=self._current_plugin)
-        for name in (spec.name, *spec.aliases):
-            owner = self._names.get(name)
-            if owner is not None and owner != spec.name:
-                raise PluginError(
-                    f"s3-cli command {name!r} is registered by both "
-                    f"{self._specs[owner].plugin} and {spec.plugin}"
-                )
-            if owner == spec.name and self._specs[owner].plugin != spec.plugin:
-                raise PluginError(
-                    f"s3-cli command {name!r} is registered by both "
-                    f"{self._specs[owner].plugin} and {spec.plugin}"
-                )
-            self._names[name] = spec.name
-        self._specs[spec.name] = spec
+    def add_global_option(self, option: GlobalOption) -> None:
+        """Add a global flag (see :class:`GlobalOption`); called from ``s3dlio_register_commands``."""
+        with self.options.attributing(self._current_plugin):
+            self.options.register(option)
+
+    def global_options(self) -> list[GlobalOption]:
+        """The plugins' global options, in the order of their first flag."""
+        return sorted(self.options.specs(), key=lambda o: o.flags[0])
 
     def specs(self) -> list[CommandSpec]:
-        return [self._specs[n] for n in sorted(self._specs)]
-
-    def get(self, name: str) -> CommandSpec:
-        return self._specs[self._names[name]]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._names
+        """Every command once, sorted by name."""
+        return sorted(super().specs(), key=lambda s: s.name)

@@ -1,4 +1,4 @@
-"""Human-friendly numbers for ``s3-cli`` options (API.md §11).
+"""Human-friendly numbers for ``s3-cli`` options (docs/cli.md).
 
 ``4MiB``, ``1k``, ``1_000_000``, ``1,024``, ``1.5k`` (decimals only when the result is
 a whole number). ``k kb m mb g gb t tb`` are powers of 1000, ``ki kib mi mib gi gib

@@ -35,7 +35,7 @@ def default_chunk_size(size: int) -> int:
 
 
 def default_concurrency(size: int) -> int:
-    """Concurrent ranges by object size and CPUs (API.md §13)."""
+    """Concurrent ranges by object size and CPUs (docs/configuration.md, ``[core] range_concurrency``)."""
     cpus = cpu_count()
     if size < 32 * MiB:
         return max(2, cpus // 2)

@@ -1,4 +1,5 @@
-"""Core's own plugin: its settings sections, middleware and ``s3-cli`` commands.
+"""Core's own plugin: its settings sections, the ``memory://`` backend, middleware and
+``s3-cli`` commands.
 
 Registered first by :class:`~s3dlio.plugin.host.PluginHost` under the name ``s3dlio``;
 it uses exactly the hooks a third-party plugin would.
@@ -13,7 +14,7 @@ from s3dlio.plugin.hookspecs import hookimpl
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema, Settings
-    from s3dlio.plugin.registry import MiddlewareSpec, NamedRegistry
+    from s3dlio.plugin.registry import BackendRegistry, MiddlewareSpec, NamedRegistry
 
 
 @hookimpl
@@ -35,7 +36,7 @@ def s3dlio_configure(settings: Settings) -> None:
     if core.log_level:
         from s3dlio.api.configure import init_logging
 
-        init_logging(core.log_level)
+        init_logging(core.log_level, core.log_format)
     if core.malloc_retain_mb:
         from s3dlio.engines.malloc import retain_freed_memory
 
@@ -44,6 +45,20 @@ def s3dlio_configure(settings: Settings) -> None:
         from s3dlio.engines.pool import set_async_workers
 
         set_async_workers(core.rt_threads)
+
+
+@hookimpl
+def s3dlio_register_backends(registry: BackendRegistry) -> None:
+    from s3dlio.plugin.registry import BackendSpec
+
+    registry.register(
+        BackendSpec(
+            name="memory",
+            schemes=("memory",),
+            factory="s3dlio.store.memory:MemoryStore",
+            description="process-local, thread-safe in-memory object store (memory://bucket/key)",
+        )
+    )
 
 
 @hookimpl

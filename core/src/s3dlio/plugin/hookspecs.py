@@ -39,6 +39,8 @@ and in its ``pyproject.toml``::
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -46,20 +48,26 @@ import pluggy
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema, Settings
-    from s3dlio.plugin.registry import (
-        AdapterSpec,
-        BackendRegistry,
-        FormatSpec,
-        GeneratorSpec,
-        MiddlewareSpec,
-        NamedRegistry,
-        OplogSinkSpec,
-    )
+    from s3dlio.plugin.registry import BackendRegistry, ExportRegistry, MiddlewareSpec, NamedRegistry
 
 PROJECT_NAME = "s3dlio"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+def addhooks_from(module: str) -> Callable[[pluggy.PluginManager], None]:
+    """A ready ``s3dlio_addhooks`` hookimpl declaring the hook specs of ``module``.
+
+    In a feature plugin's entry-point module: ``s3dlio_addhooks = addhooks_from(
+    "vendor_s3dlio.hookspecs")``; the module is imported when the plugin registers.
+    """
+
+    @hookimpl
+    def s3dlio_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+        pluginmanager.add_hookspecs(importlib.import_module(module))
+
+    return s3dlio_addhooks
 
 # ----------------------------------------------------------------------------- configuration
 
@@ -126,24 +134,27 @@ def s3dlio_register_middleware(registry: NamedRegistry[MiddlewareSpec]) -> None:
 # ----------------------------------------------------------------------------- features
 
 
-@hookspec
-def s3dlio_register_generators(registry: NamedRegistry[GeneratorSpec]) -> None:
-    """Register synthetic-data generators (``GeneratorSpec``) used by ``put``/``generate``."""
+@hookspec(historic=True)
+def s3dlio_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Declare the plugin's own hook specs: ``pluginmanager.add_hookspecs(my_hookspecs)``.
+
+    As pytest's ``pytest_addhooks``: a feature plugin owns the hooks only it reads
+    (s3dlio-datagen's ``s3dlio_register_generators``, s3dlio-loaders'
+    ``s3dlio_register_formats``); other plugins implement them, and the owner collects
+    them with :meth:`PluginHost.collect <s3dlio.plugin.host.PluginHost.collect>`.
+    """
 
 
 @hookspec
-def s3dlio_register_oplog_sinks(registry: NamedRegistry[OplogSinkSpec]) -> None:
-    """Register op-log sinks (``OplogSinkSpec``), e.g. ``tsv-zstd`` or ``jsonl``."""
+def s3dlio_register_exports(exports: ExportRegistry) -> None:
+    """Declare the public names and submodules of ``s3dlio`` the plugin serves.
 
-
-@hookspec
-def s3dlio_register_formats(registry: NamedRegistry[FormatSpec]) -> None:
-    """Register dataset formats (``FormatSpec``): readers/writers and file extensions."""
-
-
-@hookspec
-def s3dlio_register_adapters(registry: NamedRegistry[AdapterSpec]) -> None:
-    """Register framework adapters (``AdapterSpec``) for PyTorch, JAX, TensorFlow, …"""
+    ``exports.names_from("vendor_s3dlio.api", "put put_async")`` makes ``s3dlio.put``
+    resolve to ``vendor_s3dlio.api:put``; ``exports.submodule("torch",
+    "vendor_s3dlio.torch")`` makes ``import s3dlio.torch`` import that module.
+    Nothing is imported until the name is first used; this hook runs once per process,
+    before settings are resolved, so it must only register.
+    """
 
 
 @hookspec

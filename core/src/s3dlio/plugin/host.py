@@ -35,15 +35,14 @@ import pluggy
 
 from s3dlio.config import ConfigSchema, Settings, core_schema, load_settings
 from s3dlio.errors import PluginError, PluginLoadError
+from s3dlio.log import event_logger
 from s3dlio.plugin import hookspecs
 from s3dlio.plugin.registry import (
-    AdapterSpec,
     BackendRegistry,
-    FormatSpec,
-    GeneratorSpec,
+    ExportRegistry,
     MiddlewareSpec,
     NamedRegistry,
-    OplogSinkSpec,
+    Registry,
 )
 
 __all__ = ["EntryPointInfo", "PluginHost", "PluginReport"]
@@ -190,24 +189,30 @@ class PluginHost:
         self._extra_plugins = list(extra_plugins)
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
+        # Historic, as pytest_addhooks: every plugin is asked for its own hook specs as it
+        # registers, so plugins registered later (or earlier) can implement them.
+        self.pm.hook.s3dlio_addhooks.call_historic(kwargs={"pluginmanager": self.pm})
         self.reports: list[PluginReport] = []
         self.settings: Settings | None = None
         self.backends = BackendRegistry()
-        self.generators: NamedRegistry[GeneratorSpec] = NamedRegistry("generator")
-        self.oplog_sinks: NamedRegistry[OplogSinkSpec] = NamedRegistry("op-log sink")
-        self.formats: NamedRegistry[FormatSpec] = NamedRegistry("format")
-        self.adapters: NamedRegistry[AdapterSpec] = NamedRegistry("adapter")
         self.middleware: NamedRegistry[MiddlewareSpec] = NamedRegistry("middleware")
         self.schema = ConfigSchema()
+        self._boot: Settings | None = None
+        self._exports: ExportRegistry | None = None
+        self._collected: dict[str, Registry[Any]] = {}
+        self._loaded = False
         self._composed = False
 
     # ------------------------------------------------------------------ loading
-    def compose(self) -> PluginHost:
-        """Load plugins, resolve settings, fill registries, call ``s3dlio_configure``."""
-        if self._composed:
+    def load(self) -> PluginHost:
+        """Stage one: load the plugins and their hook specs (no settings, no registries yet).
+
+        Enough to answer :attr:`exports`; :meth:`compose` does the rest. Only the
+        ``[plugins]`` section is read here, since it decides which plugins load.
+        """
+        if self._loaded:
             return self
-        # Core's own sections decide which plugins load, so resolve them first.
-        boot = load_settings(
+        boot = self._boot = load_settings(
             core_schema(), environ=self.environ, config_file=self.config_file,
             explicit=self.explicit, warn_unknown=False,
         )
@@ -217,29 +222,32 @@ class PluginHost:
         for name, obj in self._extra_plugins:
             self.register(obj, name=name)
         self.check_pending(strict=plugin_cfg.strict)
+        self.backends.load_errors = {
+            r.name: r.exception for r in self.reports if r.exception is not None
+        }
+        self._loaded = True
+        return self
+
+    def compose(self) -> PluginHost:
+        """Load plugins, resolve settings, fill registries, call ``s3dlio_configure``."""
+        if self._composed:
+            return self
+        self.load()
+        boot = self._boot
+        assert boot is not None
+        plugin_cfg = boot.plugins
         # Plugin by plugin, so each section records the plugin that declared it.
         for impl in self.pm.hook.s3dlio_add_config.get_hookimpls():
-            self.schema._current_plugin = impl.plugin_name
-            try:
+            with self.schema.attributing(impl.plugin_name):
                 impl.function(schema=self.schema)
-            finally:
-                self.schema._current_plugin = "s3dlio"
         self.settings = load_settings(
             self.schema, environ=self.environ, config_file=boot.config_file,
             file_data=boot.file_data, explicit=self.explicit,
         )
         prefer = self.settings.plugins.prefer
-        for registry in (self.backends, self.generators, self.oplog_sinks, self.formats,
-                         self.adapters, self.middleware):
-            registry._choices = dict(prefer)
-        self.backends.load_errors = {
-            r.name: r.exception for r in self.reports if r.exception is not None
-        }
+        for registry in (self.backends, self.middleware):
+            registry.choices = dict(prefer)
         self._call_register("s3dlio_register_backends", registry=self.backends)
-        self._call_register("s3dlio_register_generators", registry=self.generators)
-        self._call_register("s3dlio_register_oplog_sinks", registry=self.oplog_sinks)
-        self._call_register("s3dlio_register_formats", registry=self.formats)
-        self._call_register("s3dlio_register_adapters", registry=self.adapters)
         self._call_register("s3dlio_register_middleware", registry=self.middleware)
         if plugin_cfg.strict:
             conflicts = self.backends.conflicts()
@@ -249,6 +257,38 @@ class PluginHost:
         self.pm.hook.s3dlio_configure(settings=self.settings)
         self._composed = True
         return self
+
+    @property
+    def exports(self) -> ExportRegistry:
+        """Public names and submodules of ``s3dlio`` served by the loaded plugins."""
+        if self._exports is None:
+            self.load()
+            assert self._boot is not None
+            exports = ExportRegistry(choices=self._boot.plugins.prefer)
+            self._call_register("s3dlio_register_exports", exports=exports)
+            self._exports = exports
+        return self._exports
+
+    def collect(self, hook_name: str, registry: Registry[Any]) -> Registry[Any]:
+        """Fill ``registry`` from a plugin-declared hook once per host and return it (cached).
+
+        For feature plugins' own registries: s3dlio-datagen collects generators with
+        ``host.collect("s3dlio_register_generators", NamedRegistry("generator"))``. The
+        hook is called plugin by plugin with ``registry=``, each spec attributed to its
+        plugin and the configuration's ``[plugins.prefer]`` choices applied.
+        """
+        cached = self._collected.get(hook_name)
+        if cached is not None:
+            return cached
+        self.load()
+        caller = getattr(self.pm.hook, hook_name, None)
+        if caller is None or caller.spec is None:
+            raise PluginError(f"no hook named {hook_name!r}: the plugin declaring it is not loaded")
+        assert self._boot is not None
+        registry.choices = {**self._boot.plugins.prefer, **registry.choices}
+        self._call_register(hook_name, registry=registry)
+        self._collected[hook_name] = registry
+        return registry
 
     def unconfigure(self) -> None:
         """Call ``s3dlio_unconfigure`` (idempotent)."""
@@ -325,6 +365,8 @@ class PluginHost:
             report.exception = exc
             if strict:
                 raise PluginLoadError(f"plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+            event_logger(__name__).warning("plugin_load_failed", plugin=ep.name, module=ep.value,
+                                           distribution=ep.distribution, error=report.error)
             return
         report.status = "loaded"
         report.hooks = self._hook_names(plugin)
@@ -371,21 +413,25 @@ class PluginHost:
         # who registered what, and a plugin cannot silently take over a core name.
         registry = next(iter(kwargs.values()))
         caller = getattr(self.pm.hook, hook_name)
+        strict = self._boot is not None and self._boot.plugins.strict
         for impl in caller.get_hookimpls():
             plugin_name = impl.plugin_name
-            registry._current_plugin = plugin_name
-            try:
-                impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
-            except Exception as exc:
-                report = self._find_report(plugin_name)
-                if report is not None:
-                    report.status = "failed"
-                    report.error = f"{hook_name}: {type(exc).__name__}: {exc}"
-                    report.exception = exc
-                if self.settings is not None and self.settings.plugins.strict:
-                    raise PluginLoadError(f"plugin {plugin_name!r} failed in {hook_name}: {exc}") from exc
-            finally:
-                registry._current_plugin = ""
+            with registry.attributing(plugin_name):
+                try:
+                    impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+                except Exception as exc:
+                    self._record_failure(plugin_name, hook_name, exc)
+                    if strict:
+                        raise PluginLoadError(
+                            f"plugin {plugin_name!r} failed in {hook_name}: {exc}"
+                        ) from exc
+
+    def _record_failure(self, plugin_name: str, hook_name: str, exc: BaseException) -> None:
+        report = self._find_report(plugin_name)
+        if report is not None:
+            report.status = "failed"
+            report.error = f"{hook_name}: {type(exc).__name__}: {exc}"
+            report.exception = exc
 
     def _find_report(self, name: str) -> PluginReport | None:
         for report in self.reports:
@@ -401,20 +447,17 @@ class PluginHost:
         return result if isinstance(result, str) else None
 
     def build_commands(self, cli: Any) -> None:
-        """Let every plugin add its ``s3-cli`` commands to ``cli``."""
-        registry = cli
+        """Let every plugin add its ``s3-cli`` commands and global options to ``cli``.
+
+        A plugin whose registration fails is reported (``s3-cli plugins``); the
+        commands of the others stay usable.
+        """
         for impl in self.pm.hook.s3dlio_register_commands.get_hookimpls():
-            registry._current_plugin = impl.plugin_name
-            try:
-                impl.function(cli=cli)
-            except Exception as exc:
-                report = self._find_report(impl.plugin_name)
-                if report is not None:
-                    report.status = "failed"
-                    report.error = f"s3dlio_register_commands: {type(exc).__name__}: {exc}"
-                    report.exception = exc
-            finally:
-                registry._current_plugin = ""
+            with cli.attributing(impl.plugin_name):
+                try:
+                    impl.function(cli=cli)
+                except Exception as exc:
+                    self._record_failure(impl.plugin_name, "s3dlio_register_commands", exc)
 
     def report(self) -> list[PluginReport]:
         return list(self.reports)

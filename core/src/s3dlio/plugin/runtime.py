@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from s3dlio.plugin.host import PluginHost
     from s3dlio.store import ObjectStore
 
-__all__ = ["Runtime", "reset", "resolve", "runtime", "set_explicit", "split_scheme"]
+__all__ = [
+    "Runtime", "bucket_uri", "loaded_host", "reset", "resolve", "runtime", "set_explicit", "split_scheme",
+]
 
 
 def split_scheme(uri: object) -> tuple[str, str]:
@@ -140,6 +142,7 @@ class Runtime:
 
 
 _runtime: Runtime | None = None
+_host: PluginHost | None = None
 _runtime_lock = threading.Lock()
 _explicit: dict[str, dict[str, Any]] = {}
 """Settings given through the Python API (highest precedence), by section."""
@@ -154,17 +157,36 @@ def set_explicit(section: str, **values: Any) -> None:
         reset()
 
 
+def loaded_host() -> PluginHost:
+    """The process's plugin host with its plugins loaded (composed or not).
+
+    Exports (``s3dlio.put``, ``s3dlio.torch``) need only this stage, so resolving a
+    name neither reads the settings of every plugin nor fails on a bad one.
+    """
+    global _host
+    host = _host
+    if host is None:
+        with _runtime_lock:
+            host = _host
+            if host is None:
+                from s3dlio.plugin.host import PluginHost
+
+                host = PluginHost(explicit=_explicit or None)
+                host.load()
+                _host = host
+    return host
+
+
 def runtime() -> Runtime:
     """The process's runtime, composed from installed plugins on first use."""
     global _runtime
     rt = _runtime
     if rt is None:
+        host = loaded_host()
         with _runtime_lock:
             rt = _runtime
             if rt is None:
-                from s3dlio.plugin.host import PluginHost
-
-                rt = _runtime = Runtime(PluginHost(explicit=_explicit or None))
+                rt = _runtime = Runtime(host)
     return rt
 
 
@@ -176,11 +198,22 @@ def resolve(uri: str) -> tuple[ObjectStore, str]:
     return rt.resolve(uri)
 
 
+def bucket_uri(bucket: str, key: str = "") -> str:
+    """The URI the original API's bucket-only calls mean: ``<scheme>://bucket/key``.
+
+    The scheme is that of the installed backend declaring ``serves_bare_buckets``
+    (``s3://`` with s3dlio-s3), so those calls are not tied to one backend in core.
+    """
+    scheme = runtime().host.backends.bare_bucket_scheme()
+    return f"{scheme}://{bucket}/{key}"
+
+
 def install(rt: Runtime | None) -> Runtime | None:
     """Replace the process runtime (tests and embedding); return the previous one."""
-    global _runtime
+    global _runtime, _host
     with _runtime_lock:
         previous, _runtime = _runtime, rt
+        _host = rt.host if rt is not None else None
     return previous
 
 

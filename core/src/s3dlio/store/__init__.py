@@ -4,7 +4,9 @@ Modelled on Rust ``object_store``: a backend subclasses :class:`ObjectStore`,
 implements a small required core (``get``, ``get_range_into``, ``head``, ``put``,
 ``list``, ``delete``, ``copy``) and inherits the derived operations (``get_range``,
 ``get_ranges``, ``exists``, ``delete_many``, ``rename``, ``list_with_delimiter``,
-``mkdir``).
+``mkdir``). Optional features — multipart uploads, create-only writes, containers,
+server-side copy, direct I/O — are protocols in :mod:`s3dlio.store.capabilities`; a
+store's :attr:`ObjectStore.capabilities` are derived from the ones it implements.
 
 A store is opened for a *root* URI (``file:///``, ``s3://bucket/``) and takes keys
 relative to that root. Stores are thread-safe and picklable: they carry settings,
@@ -17,15 +19,28 @@ from __future__ import annotations
 import abc
 import builtins
 import calendar
-import enum
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from s3dlio.bytesview import BytesView
-from s3dlio.errors import InvalidPathError, NotFoundError, NotSupportedError
+from s3dlio.errors import InvalidPathError, NotFoundError
+from s3dlio.store.capabilities import (
+    Capability,
+    ConditionalPut,
+    Containers,
+    DerivedCapabilities,
+    DirectIO,
+    MultipartUpload,
+    RangeReadInto,
+    ServerSideCopy,
+    capabilities_of,
+    require,
+    server_side,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -34,31 +49,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Capability",
+    "ConditionalPut",
+    "Containers",
+    "DirectIO",
     "ListPage",
+    "MultipartUpload",
     "ObjectMeta",
     "ObjectStore",
+    "RangeReadInto",
+    "ServerSideCopy",
     "UploadPart",
     "as_buffer",
+    "capabilities_of",
     "epoch_seconds",
     "format_rfc3339",
+    "require",
+    "server_side",
 ]
-
-
-class Capability(enum.Enum):
-    """Optional features a backend declares in :attr:`ObjectStore.capabilities`."""
-
-    MULTIPART = "multipart"
-    """Native multipart / staged-block uploads."""
-    CONDITIONAL_PUT = "conditional_put"
-    """Create-only writes (``If-None-Match: *`` or equivalent)."""
-    GET_INTO = "get_into"
-    """``get_range_into`` reads straight into caller memory."""
-    BUCKETS = "buckets"
-    """Containers can be created, deleted and listed."""
-    DIRECT_IO = "direct_io"
-    """Reads and writes bypass the page cache."""
-    SERVER_COPY = "server_copy"
-    """``copy`` happens without moving data through the client."""
 
 
 def epoch_seconds(value: Any) -> float | None:
@@ -112,7 +119,7 @@ class ObjectMeta:
     """Backend-specific stat fields (``cache_control``, ``server_side_encryption``, …)."""
 
     def to_stat_dict(self) -> dict[str, Any]:
-        """Render the public ``stat()`` dictionary (API.md §1); absent fields are ``None``."""
+        """Render the public ``stat()`` dictionary (docs/api.md, "Reads"); absent fields are ``None``."""
         out: dict[str, Any] = {
             "size": self.size,
             "last_modified": format_rfc3339(self.last_modified),
@@ -196,7 +203,9 @@ class ObjectStore(abc.ABC):
     backend: ClassVar[str] = ""
     """Short backend name used in errors and the op-log (``posix``, ``s3``)."""
     schemes: ClassVar[tuple[str, ...]] = ()
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    capabilities = DerivedCapabilities()
+    """The :class:`Capability` set, derived from the optional protocols the class implements
+    (:mod:`s3dlio.store.capabilities`); never declared."""
     max_useful_concurrency: ClassVar[int | None] = None
     """Upper bound the batch engine applies to this store's in-flight window
     (``None``: the caller's window). Local filesystems gain nothing from 64 threads."""
@@ -205,11 +214,24 @@ class ObjectStore(abc.ABC):
     the batch engine then runs items in the calling thread while they stay that fast,
     since worker threads only add GIL hand-offs to such items."""
     min_part_size: ClassVar[int] = 5 << 20
-    """Smallest part but the last of a native multipart upload (S3: 5 MiB)."""
+    """Smallest part but the last of a native multipart upload (S3: 5 MiB); read only for
+    stores that implement :class:`MultipartUpload`."""
     max_parts: ClassVar[int] = 10_000
-    """Most parts one native multipart upload may have."""
+    """Most parts one native multipart upload may have (see ``min_part_size``)."""
     _transient: ClassVar[tuple[str, ...]] = ()
     """Attribute names dropped on pickling and re-created lazily (clients, fds)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("capabilities")
+        if declared is not None and not isinstance(declared, (DerivedCapabilities, property)):
+            # A hand-written set can claim what the class does not implement: ignore it.
+            warnings.warn(
+                f"{cls.__qualname__}.capabilities is ignored: capabilities are derived from the "
+                "protocols a store implements (s3dlio.store.capabilities)",
+                DeprecationWarning, stacklevel=3,  # the class statement (past ABCMeta.__new__)
+            )
+            delattr(cls, "capabilities")
 
     def __init__(self, root: str, settings: Settings) -> None:
         self.root = root
@@ -270,7 +292,8 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def copy(self, src_key: str, dst_key: str) -> None:
-        """Copy an object within this store (server-side where possible)."""
+        """Copy an object within this store (mark it :func:`server_side` when no data moves
+        through this process: that is :attr:`Capability.SERVER_COPY`)."""
 
     # ---------------------------------------------------------------- derived
     def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
@@ -385,60 +408,6 @@ class ObjectStore(abc.ABC):
         self.put(key, memoryview(data))
         return len(data)
 
-    # --------------------------------------------------------------- multipart
-    # Backends with Capability.MULTIPART implement these four; core's
-    # MultipartUploadWriter drives them (bounded in-flight parts, part-list check,
-    # abort on failure). Parts may be uploaded concurrently and out of order.
-    def create_upload(self, key: str, *, content_type: str | None = None) -> str:
-        """Start a multipart upload of ``key``; return its upload id."""
-        raise NotSupportedError(
-            "native multipart uploads are not supported", op="create_upload",
-            uri=self.uri(key), backend=self.backend,
-        )
-
-    def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
-        """Upload part ``part_number`` (1-based) of an upload started by :meth:`create_upload`."""
-        raise NotSupportedError(
-            "native multipart uploads are not supported", op="upload_part",
-            uri=self.uri(key), backend=self.backend,
-        )
-
-    def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
-        """Publish the object from ``parts`` (sorted, contiguous); return its ETag."""
-        raise NotSupportedError(
-            "native multipart uploads are not supported", op="complete_upload",
-            uri=self.uri(key), backend=self.backend,
-        )
-
-    def abort_upload(self, key: str, upload_id: str) -> None:
-        """Abandon an upload: its parts are discarded and nothing is published."""
-        raise NotSupportedError(
-            "native multipart uploads are not supported", op="abort_upload",
-            uri=self.uri(key), backend=self.backend,
-        )
-
-    # -------------------------------------------------------------- containers
-    def create_container(self, key: str = "") -> None:
-        """Create the bucket / container (or, locally, the directory ``key``); existing is fine."""
-        raise NotSupportedError(
-            "creating containers is not supported", op="create_bucket", uri=self.uri(key),
-            backend=self.backend,
-        )
-
-    def delete_container(self, key: str = "") -> None:
-        """Delete the (empty) bucket / container (or, locally, the directory ``key``)."""
-        raise NotSupportedError(
-            "deleting containers is not supported", op="delete_bucket", uri=self.uri(key),
-            backend=self.backend,
-        )
-
-    def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
-        """``[{name, uri, creation_date}]`` of containers reachable from this root (or ``key``)."""
-        raise NotSupportedError(
-            "listing containers is not supported", op="list_containers", uri=self.uri(key),
-            backend=self.backend,
-        )
-
     def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
         """Remove leftovers of interrupted writes older than ``older_than_s``; return the count."""
         return 0
@@ -464,3 +433,28 @@ class ObjectStore(abc.ABC):
     # ---------------------------------------------------------------- helpers
     def _invalid(self, message: str, key: str, op: str) -> InvalidPathError:
         return InvalidPathError(message, op=op, uri=self.uri(key), backend=self.backend)
+
+    # -------------------------------------------------------------- diagnosis
+    def describe(self, *, probe: bool = False) -> dict[str, Any]:
+        """How this store reaches its data, for ``s3-cli doctor``: printable, secret-free values.
+
+        Keys (a backend adds what it knows): ``backend``, ``root``, ``endpoint``,
+        ``local`` (no network), ``tls`` (``"https"``, ``"no (http)"``, ``"n/a"``),
+        ``ca_bundle`` (a CA file in use; empty: the system's), ``tls_verify``,
+        ``credentials`` (where they come from, redacted, e.g. ``"env
+        (AWS_ACCESS_KEY_ID=AKIA****)"``). Without ``probe`` nothing is sent over the
+        network. With ``probe=True`` one cheap read-only request is allowed, and a
+        backend that can see the service's clock adds ``clock_skew_secs`` (server time
+        minus local time, from the HTTP ``Date`` header: ±1 s); the doctor says
+        "unknown" without it. The base describes the endpoint only.
+        """
+        endpoint = self.endpoint
+        scheme = endpoint.partition("://")[0].lower()
+        local = scheme not in ("http", "https")
+        info: dict[str, Any] = {
+            "backend": self.backend, "root": self.root, "endpoint": endpoint, "local": local,
+            "tls": "n/a" if local else ("https" if scheme == "https" else "no (http)"),
+        }
+        if local:
+            info["credentials"] = "n/a (local storage)"
+        return info

@@ -6,7 +6,7 @@ is all of a small object's cost (docs/performance.md). A backend can send its GE
 part requests through :class:`ConnectionPool` instead — one ``http.client`` exchange on
 a kept-alive connection, the body sent from the caller's memory, the response body read
 with ``readinto`` into the caller's buffer — and keep the SDK for everything else.
-``s3dlio_azure.rest`` and ``s3dlio_s3.rest`` are built on it.
+The S3, Azure and GCS backends' data paths are built on it.
 
 * Connections are pooled LIFO per pool (one pool per endpoint and process; callers cache
   pools per pid, as they do SDK clients). ``TCP_NODELAY`` is set; the connect timeout

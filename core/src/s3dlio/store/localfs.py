@@ -3,8 +3,10 @@
 A write goes to ``.{name}.s3dlio-tmp-{pid}-{8 hex}`` in the destination directory
 (created ``O_EXCL`` with mode ``0o666 & ~umask``, unlike ``mkstemp``'s 0600), is
 checked for its byte count, optionally fsynced, then published with
-``os.replace``. Any exception — ``KeyboardInterrupt`` included — unlinks the temp
-file and leaves the destination untouched.
+``os.replace`` — or, for a create-only write (``exclusive=True``), with ``os.link``,
+which fails with ``EEXIST`` instead of replacing an existing file. Any exception —
+``KeyboardInterrupt`` included — unlinks the temp file and leaves the destination
+untouched.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import itertools
 import os
 from collections.abc import Callable, Iterable
 
-from s3dlio.errors import InvalidPathError, StoreError, translate_os_error
+from s3dlio.errors import (
+    AlreadyExistsError,
+    InvalidPathError,
+    NotSupportedError,
+    StoreError,
+    translate_os_error,
+)
 
 __all__ = [
     "TEMP_MARKER",
@@ -80,6 +88,33 @@ def _open_temp(path: str, parent: str, make_parents: bool, open_flags: int) -> t
     raise OSError(errno.EEXIST, "could not create a unique temp file", path)
 
 
+def _link_new(tmp: str, path: str, *, op: str, uri: str, backend: str) -> None:
+    """Publish the complete file ``tmp`` at ``path`` only if nothing is there.
+
+    ``link(2)`` is atomic and refuses an existing name, so readers see no file or the
+    whole one and two racing writers cannot both win (``O_EXCL`` on the destination
+    itself would expose a partly written file).
+    """
+    try:
+        os.link(tmp, path)
+    except FileExistsError as exc:
+        if os.path.isdir(path):
+            raise InvalidPathError("destination is a directory", op=op, uri=uri,
+                                   backend=backend) from exc
+        raise AlreadyExistsError("the object exists and the write is create-only", op=op,
+                                 uri=uri, backend=backend) from exc
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            # The file is ours (just created in this directory): EPERM here means the
+            # filesystem has no hard links (vfat, some FUSE mounts), not a permission.
+            raise NotSupportedError(
+                f"create-only writes need hard links, which this filesystem refuses "
+                f"({errno.errorcode.get(exc.errno or 0, exc.errno)})", op=op, uri=uri,
+                backend=backend,
+            ) from exc
+        raise
+
+
 def atomic_write(
     path: str,
     data: memoryview | Iterable[memoryview] | None = None,
@@ -91,14 +126,16 @@ def atomic_write(
     make_parents: bool = True,
     writer: Callable[[int], int] | None = None,
     open_flags: int = 0,
+    exclusive: bool = False,
 ) -> int:
     """Publish ``data`` at ``path`` atomically; return the byte count.
 
     ``data`` is one buffer or an iterable of buffers; alternatively ``writer(fd)``
     writes through the open descriptor itself (direct I/O) and returns the count.
-    ``fsync`` is ``none``, ``file`` or ``file+dir``. Errors are typed
-    (``PermissionDeniedError`` for EACCES, ``StoreError`` naming ENOSPC/EFBIG, …)
-    and chained.
+    ``fsync`` is ``none``, ``file`` or ``file+dir``. ``exclusive``: never replace an
+    existing file (``AlreadyExistsError``; of concurrent writers exactly one wins).
+    Errors are typed (``PermissionDeniedError`` for EACCES, ``StoreError`` naming
+    ENOSPC/EFBIG, …) and chained.
     """
     parent = os.path.dirname(path)
     tmp = ""
@@ -124,14 +161,20 @@ def atomic_write(
             os.fsync(fd)
         os.close(fd)
         fd = -1
-        try:
-            os.replace(tmp, path)
-        except IsADirectoryError as exc:
-            raise InvalidPathError("destination is a directory", op=op, uri=uri, backend=backend) from exc
-        tmp = ""
+        if exclusive:
+            _link_new(tmp, path, op=op, uri=uri, backend=backend)  # tmp is unlinked below
+        else:
+            try:
+                os.replace(tmp, path)
+            except IsADirectoryError as exc:
+                raise InvalidPathError("destination is a directory", op=op, uri=uri,
+                                       backend=backend) from exc
+            tmp = ""
         if fsync == "file+dir":
             fsync_dir(parent)
         return written
+    except StoreError:
+        raise  # already typed (AlreadyExistsError is an OSError too)
     except OSError as exc:
         raise translate_os_error(exc, op=op, uri=uri, backend=backend) from exc
     finally:

@@ -3,6 +3,9 @@
 A middleware is registered with a :class:`~s3dlio.plugin.registry.MiddlewareSpec` whose
 factory is ``callable(store, settings) -> store``. :class:`StoreWrapper` delegates
 every operation to the inner store, so a middleware overrides only what it changes.
+A wrapper reports its inner store's :attr:`~s3dlio.store.ObjectStore.capabilities`; it
+forwards every optional method, and one the inner store lacks raises
+``NotSupportedError`` naming the operation and URI.
 Core ships :class:`ConcurrencyLimit`, which caps in-flight requests per store
 (``[concurrency_limit] max_requests``); op-log recording and retries plug in the
 same way.
@@ -13,16 +16,17 @@ from __future__ import annotations
 import builtins
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from s3dlio.config import setting
-from s3dlio.store import ListPage, ObjectMeta, ObjectStore, UploadPart
+from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore, UploadPart, require
 
 if TYPE_CHECKING:
     from s3dlio.bytesview import BytesView
     from s3dlio.config import Settings
+    from s3dlio.store import DirectIO
 
 __all__ = ["ConcurrencyLimit", "ConcurrencyLimitSettings", "StoreWrapper", "concurrency_limit"]
 
@@ -35,7 +39,6 @@ class StoreWrapper(ObjectStore):
         self.inner = inner
         self.backend = inner.backend  # type: ignore[misc]
         self.schemes = inner.schemes  # type: ignore[misc]
-        self.capabilities = inner.capabilities  # type: ignore[misc]
         self.max_useful_concurrency = inner.max_useful_concurrency  # type: ignore[misc]
         self.fast_local_items = inner.fast_local_items  # type: ignore[misc]
         self.min_part_size = inner.min_part_size  # type: ignore[misc]
@@ -44,6 +47,11 @@ class StoreWrapper(ObjectStore):
     @classmethod
     def split_uri(cls, uri: str) -> tuple[str, str]:  # pragma: no cover - never on a wrapper
         raise NotImplementedError
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:  # type: ignore[override]
+        """The inner store's: a wrapper adds no feature and hides none."""
+        return self.inner.capabilities
 
     @property
     def endpoint(self) -> str:
@@ -76,17 +84,29 @@ class StoreWrapper(ObjectStore):
     def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
         return self.inner.delete_many(keys)
 
+    # Optional protocols: forwarded when the inner store implements them.
     def create_upload(self, key: str, *, content_type: str | None = None) -> str:
-        return self.inner.create_upload(key, content_type=content_type)
+        inner = require(self.inner, Capability.MULTIPART, op="create_upload", key=key)
+        return inner.create_upload(key, content_type=content_type)
 
     def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
-        return self.inner.upload_part(key, upload_id, part_number, data)
+        inner = require(self.inner, Capability.MULTIPART, op="upload_part", key=key)
+        return inner.upload_part(key, upload_id, part_number, data)
 
     def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
-        return self.inner.complete_upload(key, upload_id, parts)
+        inner = require(self.inner, Capability.MULTIPART, op="complete_upload", key=key)
+        return inner.complete_upload(key, upload_id, parts)
 
     def abort_upload(self, key: str, upload_id: str) -> None:
-        self.inner.abort_upload(key, upload_id)
+        require(self.inner, Capability.MULTIPART, op="abort_upload", key=key).abort_upload(key, upload_id)
+
+    def put_if_absent(self, key: str, data: memoryview) -> bool:
+        return require(self.inner, Capability.CONDITIONAL_PUT, op="put", key=key).put_if_absent(key, data)
+
+    @property
+    def alignment(self) -> int:
+        # A plain attribute read: AttributeError (hasattr is False) when the inner store has none.
+        return cast("DirectIO", self.inner).alignment
 
     def delete_prefix(
         self, prefix: str, *, batch_size: int = 1000
@@ -118,16 +138,20 @@ class StoreWrapper(ObjectStore):
         return self.inner.get_to_file(key, path)
 
     def create_container(self, key: str = "") -> None:
-        self.inner.create_container(key)
+        require(self.inner, Capability.BUCKETS, op="create_bucket", key=key).create_container(key)
 
     def delete_container(self, key: str = "") -> None:
-        self.inner.delete_container(key)
+        require(self.inner, Capability.BUCKETS, op="delete_bucket", key=key).delete_container(key)
 
     def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
-        return self.inner.list_containers(key)
+        return require(self.inner, Capability.BUCKETS, op="list_containers",
+                       key=key).list_containers(key)
 
     def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
         return self.inner.abort_incomplete(prefix, older_than_s)
+
+    def describe(self, *, probe: bool = False) -> dict[str, Any]:
+        return self.inner.describe(probe=probe)
 
     def close(self) -> None:
         super().close()  # this wrapper's own process-bound state (e.g. a semaphore)
@@ -178,6 +202,10 @@ class ConcurrencyLimit(StoreWrapper):
     def put(self, key: str, data: memoryview) -> None:
         with self._semaphore:
             self.inner.put(key, data)
+
+    def put_if_absent(self, key: str, data: memoryview) -> bool:
+        with self._semaphore:
+            return super().put_if_absent(key, data)
 
     def head(self, key: str) -> ObjectMeta:
         with self._semaphore:

@@ -1,4 +1,4 @@
-"""The multi-endpoint store (API.md §6): one logical store over 1–32 endpoints.
+"""The multi-endpoint store (docs/multi-endpoint.md): one logical store over 1–32 endpoints.
 
 An endpoint is a root URI (``s3://10.0.0.1:9000/bucket/``, ``file:///mnt/disk1/``).
 Two namespaces decide where a URI goes:
@@ -42,18 +42,20 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from s3dlio import api
-from s3dlio.api.configure import parse_s3_uri_full
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.pool import async_pool
 from s3dlio.errors import BatchError, ConfigError, InvalidPathError
-from s3dlio.log import redact
 from s3dlio.plugin.runtime import resolve, split_scheme
+from s3dlio.redaction import redact
 from s3dlio.store import as_buffer
+
+if TYPE_CHECKING:
+    from s3dlio.plugin.registry import BackendSpec
 
 __all__ = [
     "ENV_ENDPOINT_FILE",
@@ -68,6 +70,7 @@ __all__ = [
     "create_multi_endpoint_store_from_env",
     "create_multi_endpoint_store_from_file",
     "create_multi_endpoint_store_from_template",
+    "is_endpoint_segment",
     "expand_uri_template",
     "read_uri_file",
     "rewrite_for_endpoint",
@@ -84,7 +87,6 @@ ENV_ENDPOINT_TEMPLATE = "S3_ENDPOINT_TEMPLATE"
 ENV_ENDPOINT_FILE = "S3_ENDPOINT_FILE"
 ENV_STRATEGY = "S3_LOAD_BALANCE_STRATEGY"
 
-_LOCAL_SCHEMES = frozenset({"file", "direct"})
 _STRATEGY_ALIASES = {
     "round_robin": "round_robin",
     "roundrobin": "round_robin",
@@ -123,7 +125,7 @@ def _normalize_root(uri: object) -> tuple[str, str]:
         scheme, rest = split_scheme(text)
     except InvalidPathError:
         raise ConfigError(f"endpoint {uri!r} is not a URI (expected scheme://…)") from None
-    if not rest.strip("/") and not (scheme in _LOCAL_SCHEMES and rest.startswith("/")):
+    if not rest.strip("/") and not rest.startswith("/"):
         raise ConfigError(f"endpoint {uri!r} names no host, bucket or directory")
     if not rest.endswith("/"):
         rest += "/"
@@ -226,16 +228,35 @@ def read_uri_file(file_path: str | os.PathLike[str]) -> builtins.list[str]:
 # ----------------------------------------------------------------------------- URI mapping
 
 
-def _s3_host(rest: str) -> tuple[str | None, str]:
+_ENDPOINT_RE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(?::\d+)?$|^[^/:]+:\d+$")
+
+
+def is_endpoint_segment(text: str) -> bool:
+    """Whether a URI's first segment names an endpoint (``host:port`` or an IP literal)."""
+    return _ENDPOINT_RE.match(text) is not None
+
+
+def _endpoint_host(rest: str) -> tuple[str | None, str]:
     """``("10.0.0.1:9000", "bucket/key")`` for ``10.0.0.1:9000/bucket/key``; no endpoint → ``None``."""
     first, _, remainder = rest.partition("/")
-    if not first:
-        return None, rest
+    if first and is_endpoint_segment(first):
+        return first, remainder
+    return None, rest
+
+
+def _backend(scheme: str) -> BackendSpec | None:
+    """The ``BackendSpec`` serving ``scheme`` (it describes roots and namespaces), if any."""
+    from s3dlio.plugin.runtime import runtime
+
     try:
-        endpoint = parse_s3_uri_full(f"s3://{first}/_/")["endpoint"]
-    except ValueError:
-        return None, rest
-    return (first, remainder) if endpoint is not None else (None, rest)
+        return runtime().host.backends.spec_for(scheme)
+    except LookupError:
+        return None
+
+
+def _endpoint_in_root(scheme: str) -> bool:
+    spec = _backend(scheme)
+    return spec is not None and spec.endpoint_in_root
 
 
 def split_endpoint_uri(uri: str, endpoints: Sequence[str]) -> tuple[str, str, int | None]:
@@ -269,20 +290,20 @@ def _split(uri: str, roots: Sequence[str]) -> tuple[str, str, int | None]:
     if best is not None:
         root = roots[best]
         return root, norm[len(root) :], best
-    if scheme == "s3":
-        host, path = _s3_host(rest)
-        if host is None:
-            matched: str | None = None
-            for root in roots:
-                root_host, root_path = _s3_host(root[len("s3://") :])
-                if root_host is None:
-                    continue
-                if (path.startswith(root_path) or path + "/" == root_path) and (
-                    matched is None or len(root_path) > len(matched)
-                ):
-                    matched = root_path
-            if matched is not None:
-                return "s3://" + matched, path[len(matched) :], None
+    host, path = _endpoint_host(rest)
+    if host is None and _endpoint_in_root(scheme):
+        # The plain form of an endpoint root: scheme://bucket/key under scheme://host:port/bucket/.
+        matched: str | None = None
+        for root in roots:
+            root_host, root_path = _endpoint_host(root[len(scheme) + 3 :])
+            if root_host is None:
+                continue
+            if (path.startswith(root_path) or path + "/" == root_path) and (
+                matched is None or len(root_path) > len(matched)
+            ):
+                matched = root_path
+        if matched is not None:
+            return f"{scheme}://{matched}", path[len(matched) :], None
     raise InvalidPathError(
         "the URI is under none of the endpoint roots: " + ", ".join(roots), op="multi_endpoint", uri=uri
     )
@@ -365,7 +386,8 @@ class MultiEndpointStore:
         self._scheme = split_scheme(roots[0])[0]
         self._strategy = _parse_strategy(strategy)
         if namespace is None:
-            namespace = "separate" if self._scheme in _LOCAL_SCHEMES else "shared"
+            spec = _backend(self._scheme)
+            namespace = "separate" if spec is not None and spec.local_paths else "shared"
         if namespace not in NAMESPACES:
             raise ConfigError(f"unknown namespace {namespace!r}; choose one of: {', '.join(NAMESPACES)}")
         self._namespace = namespace

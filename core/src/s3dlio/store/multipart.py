@@ -9,7 +9,7 @@ On a backend with native multipart (``Capability.MULTIPART``: S3 multipart
 uploads, Azure staged blocks, ...) the writer drives the store's
 ``create_upload`` / ``upload_part`` / ``complete_upload`` / ``abort_upload``. The
 upload is created lazily: an object that fits in one part is a single PUT. Before
-Complete the part list is checked (RELIABILITY.md §3.3): numbers exactly 1..N,
+Complete the part list is checked (docs/api.md, ``MultipartUploadWriter``): numbers exactly 1..N,
 every part but the last at least the minimum part size, the byte sum equal to
 what was written. Any failure aborts the upload, so nothing is published.
 
@@ -22,6 +22,7 @@ The writer is one op-log ``PUT`` row: start at creation, end at completion.
 from __future__ import annotations
 
 import atexit
+import logging
 import math
 import queue
 import re
@@ -31,16 +32,17 @@ import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from s3dlio.bytesview import BytesView
 from s3dlio.errors import IntegrityError, NotFoundError, StoreError, TransientError
+from s3dlio.log import event_logger
 from s3dlio.store import Capability, UploadPart, as_buffer, recording
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from s3dlio.store import ObjectStore
+    from s3dlio.store import MultipartUpload, ObjectStore
 
 __all__ = ["MultipartUploadWriter", "ReservedBuffer", "check_part_list", "upload_buffer"]
 
@@ -69,7 +71,7 @@ class ReservedBuffer:
 def check_part_list(
     parts: Sequence[UploadPart], total: int, *, min_part_size: int, max_parts: int, uri: str
 ) -> None:
-    """Raise ``IntegrityError`` unless ``parts`` may be completed (RELIABILITY.md §3.3)."""
+    """Raise ``IntegrityError`` unless ``parts`` may be completed (docs/api.md, ``MultipartUploadWriter``)."""
     if not parts:
         raise IntegrityError("no parts to complete", op="complete_upload", uri=uri)
     if len(parts) > max_parts:
@@ -104,8 +106,9 @@ _open_writers: weakref.WeakSet[MultipartUploadWriter] = weakref.WeakSet()
 class MultipartUploadWriter:
     """Write one object in parts, uploading while the caller produces data.
 
-    ``MultipartUploadWriter(bucket, key, ...)`` writes ``s3://bucket/key``;
-    :meth:`from_uri` takes any scheme. Use it as a context manager: an exception
+    ``MultipartUploadWriter(bucket, key, ...)`` writes ``key`` in ``bucket`` of the
+    backend that serves bare bucket names (``s3://bucket/key`` with s3dlio-s3);
+    :meth:`from_uri` takes any URI. Use it as a context manager: an exception
     inside the block aborts the upload (nothing is published) and propagates.
     """
 
@@ -120,10 +123,9 @@ class MultipartUploadWriter:
         *,
         expected_size: int | None = None,
     ) -> None:
-        from s3dlio.plugin.runtime import resolve
+        from s3dlio.plugin.runtime import bucket_uri, resolve
 
-        uri = f"s3://{bucket}/{key}"
-        store, object_key = resolve(uri)
+        store, object_key = resolve(bucket_uri(bucket, key))
         self._setup(store, object_key, part_size, max_in_flight, content_type, abort_on_drop,
                     expected_size, record=True)
 
@@ -184,7 +186,9 @@ class MultipartUploadWriter:
         if not key or key.endswith("/"):
             raise store._invalid("a multipart upload needs an object key", key, "put")
         upload = store.settings.section("upload")
+        # Native parts when the store implements MultipartUpload, else its put_stream.
         self._native = Capability.MULTIPART in store.capabilities
+        self._parts_api = cast("MultipartUpload", store)
         min_part = store.min_part_size if self._native else 1
         if part_size is None:
             part_size = upload.part_size_mb * MiB
@@ -360,7 +364,7 @@ class MultipartUploadWriter:
             self._fail_now("write")
         try:
             if self._upload_id is None:
-                self._upload_id = self._store.create_upload(self._key, content_type=self.content_type)
+                self._upload_id = self._parts_api.create_upload(self._key, content_type=self.content_type)
             self._part_number += 1
             from s3dlio.engines.pool import parts_pool
 
@@ -374,7 +378,7 @@ class MultipartUploadWriter:
 
     def _upload_part(self, number: int, view: memoryview, owner: object) -> None:
         assert self._upload_id is not None
-        part = self._store.upload_part(self._key, self._upload_id, number, view)
+        part = self._parts_api.upload_part(self._key, self._upload_id, number, view)
         if part.part_number != number or part.size != len(view):
             raise IntegrityError(
                 f"part {number} ({len(view)} bytes) acknowledged as part {part.part_number} "
@@ -520,7 +524,7 @@ class MultipartUploadWriter:
     def _complete(self, parts: list[UploadPart]) -> str | None:
         assert self._upload_id is not None
         try:
-            return self._store.complete_upload(self._key, self._upload_id, parts)
+            return self._parts_api.complete_upload(self._key, self._upload_id, parts)
         except (TransientError, NotFoundError) as exc:
             # The outcome is unknown (a lost response, or NoSuchUpload after a retried
             # Complete): an object of the expected size means it did complete.
@@ -603,10 +607,15 @@ class MultipartUploadWriter:
                 self._put_queue(_ABORT)
                 self._join_consumer()
             if self._upload_id is not None:
-                self._store.abort_upload(self._key, self._upload_id)
+                self._parts_api.abort_upload(self._key, self._upload_id)
         finally:
             self._buf, self._buf_owner = None, None
             self._record(f"aborted: {cause}" if cause is not None else "aborted", 0)
+            event_logger(__name__).log(
+                logging.INFO if cause is None else logging.WARNING, "multipart_aborted", op="abort_upload",
+                uri=self.uri, upload_id=self._upload_id, bytes_written=self._bytes_written,
+                error=None if cause is None else type(cause).__name__,
+            )
 
     def _abort_quietly(self, cause: BaseException) -> None:
         if self._state == "aborted":

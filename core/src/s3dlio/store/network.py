@@ -7,21 +7,29 @@ the required store methods, and inherits:
 
 * :meth:`_call` — one request under core's :class:`~s3dlio.store.retry.RetryPolicy`, SDK
   exceptions translated inside the attempt (the error class decides retrying);
+* :meth:`get` — a whole object without a HEAD: the first GET (:meth:`_open_get`) tells the
+  size; a small body is read into a buffer of exactly that size, a large object becomes
+  concurrent ranged GETs (pinned to the version the first answer saw) with part 0 taken
+  from that answer, and a stored checksum is checked (:meth:`_checksum_of`);
 * :meth:`get_range` — sized from the size cache or a HEAD only when open-ended or
   large, so the buffer never exceeds what the object can give;
 * :meth:`put` — one PUT, or a zero-copy multipart upload above the threshold;
 * :meth:`_fill` — a response body read into a buffer with the attempt deadline checked;
   :meth:`_read_response` — the same for a whole buffer, the connection then released
   (or dropped), a short body an :class:`IntegrityError`;
-* :meth:`_split_read` — a large object as concurrent ranged GETs into one buffer, part 0
-  taken from the response that told the size;
+* :meth:`_ranges_into` — (the rest of) an object as concurrent ranged GETs into one
+  buffer, part 0 taken from the response that told the size;
 * :meth:`put_stream` / :meth:`put_file` — through core's multipart writer, bounded
   memory, files read with ``readinto`` straight into part buffers;
-* :meth:`_verify_put` — RELIABILITY.md §3.4's HEAD-after-PUT loop.
+* :meth:`_verify_put` — the HEAD-after-PUT loop of ``[upload] put_verify`` (docs/configuration.md).
 
-Hooks: :meth:`_translate` (SDK exception → s3dlio error), :meth:`_need_key` (the
-service's key rules), :meth:`_range_into` (one ranged GET into a buffer) and
-:meth:`_put_single` (one whole-object PUT).
+Hooks: :meth:`_translate` (SDK exception → s3dlio error), :meth:`_check_key` (the
+service's key rules; :meth:`_need_key` checks the bucket and the empty key first),
+:meth:`_open_get` (the first GET of a whole object, as an :class:`OpenGet`),
+:meth:`_range_into` (one ranged GET into a buffer, optionally pinned to a version) and
+:meth:`_put_single` (one whole-object PUT); :meth:`_checksum_of` where the service stores
+a whole-object checksum. SDK clients are per process:
+:func:`~s3dlio.store.clients.per_process` (``_client_cache``, never pickled).
 """
 
 from __future__ import annotations
@@ -33,9 +41,11 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+import attrs
+
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
-from s3dlio.errors import IntegrityError, StoreError, StoreTimeoutError
+from s3dlio.errors import IntegrityError, InvalidPathError, StoreError, StoreTimeoutError
 from s3dlio.store import ObjectStore
 from s3dlio.store.retry import RetryPolicy
 from s3dlio.store.sizecache import SizeCache, size_cache
@@ -43,7 +53,7 @@ from s3dlio.store.sizecache import SizeCache, size_cache
 if TYPE_CHECKING:
     from s3dlio.config import Settings
 
-__all__ = ["NetworkStore"]
+__all__ = ["NetworkStore", "OpenGet"]
 
 T = TypeVar("T")
 MiB = 1 << 20
@@ -51,10 +61,48 @@ _FILE_SLICE = 8 * MiB
 """Bytes read from a local file into a part buffer per ``readinto``."""
 
 
+def _nothing() -> None:
+    """Nothing to release or close (a body already in memory)."""
+
+
+@attrs.define(slots=True)
+class OpenGet:
+    """The first answer of a whole-object GET, open (what :meth:`NetworkStore._open_get` returns).
+
+    Its body is the whole object, or — ``head`` set — the object's first ``head`` bytes (a
+    GET that asked for a bounded first range, as Azure's does); the rest is then read by
+    ranged GETs.
+    """
+
+    size: int
+    """The object's size."""
+    readinto: Callable[[memoryview], int | None]
+    """The body's ``readinto``."""
+    release: Callable[[], object] = _nothing
+    """Hands the connection back to its pool once the body is read to its end."""
+    close: Callable[[], object] = _nothing
+    """Drops the connection (a body read in part, or not at all)."""
+    head: int | None = None
+    """Bytes the body holds when it is only the object's start (``None``: all of it)."""
+    pin: str | None = None
+    """The version the answer came from (ETag, generation): ranged reads are pinned to it."""
+    checksum: str | None = None
+    """The checksum the service stored for the whole object, checked after the read."""
+
+
 class NetworkStore(ObjectStore):
     """Base class of object-store backends (see the module docstring)."""
 
-    _transient: ClassVar[tuple[str, ...]] = ("_policy_cache",)
+    _transient: ClassVar[tuple[str, ...]] = ("_policy_cache", "_client_cache")
+    _container_attr: ClassVar[str] = "bucket"
+    """The attribute holding the store's bucket / container name (empty at an account root)."""
+    _uri_form: ClassVar[str] = "scheme://bucket/key"
+    """The URI form named by the errors of :meth:`_need_key`."""
+    _needs: ClassVar[tuple[str, str]] = ("a bucket", "an object key")
+    """What an operation needs, as the errors of :meth:`_need_container` / :meth:`_need_key` say."""
+    _split_known_sizes: ClassVar[bool] = True
+    """Whether :meth:`get` of an object the size cache knows to be large skips the first GET
+    and reads every part by range (unpinned, no whole-object checksum)."""
 
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
@@ -67,17 +115,43 @@ class NetworkStore(ObjectStore):
     def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
         """The s3dlio error for an SDK/transport exception (the caller chains it)."""
 
-    @abc.abstractmethod
-    def _need_key(self, key: str, op: str) -> None:
-        """Raise ``InvalidPathError`` unless ``key`` names an object the service accepts."""
+    def _check_key(self, key: str, op: str) -> None:
+        """Raise ``InvalidPathError`` if the service refuses the (non-empty) ``key``: its
+        length and character rules. The default accepts any key."""
 
     @abc.abstractmethod
-    def _range_into(self, key: str, offset: int, buf: memoryview) -> int:
-        """One ranged GET into ``buf``; fewer bytes only at the end of the object."""
+    def _open_get(self, key: str) -> OpenGet:
+        """Send the first GET of ``key`` (inside an attempt of :meth:`_call`); non-2xx answers
+        raise. The caller reads or closes the body."""
+
+    @abc.abstractmethod
+    def _range_into(self, key: str, offset: int, buf: memoryview, *, pin: str | None = None) -> int:
+        """One ranged GET into ``buf``, of the version ``pin`` when given (a changed object
+        fails with ``PreconditionError``); fewer bytes only at the end of the object."""
 
     @abc.abstractmethod
     def _put_single(self, key: str, data: memoryview) -> None:
         """One whole-object PUT of ``data``."""
+
+    def _checksum_of(self, data: memoryview) -> str | None:
+        """The checksum of ``data`` in the form :attr:`OpenGet.checksum` has (``None``: no
+        verification; the default)."""
+        return None
+
+    # ----------------------------------------------------------------- naming
+    def _need_container(self, op: str) -> None:
+        """Raise ``InvalidPathError`` at an account root: ``op`` needs a bucket / container."""
+        if not getattr(self, self._container_attr):
+            raise InvalidPathError(f"this operation needs {self._needs[0]}: {self._uri_form}", op=op,
+                                   uri=self.root, backend=self.backend)
+
+    def _need_key(self, key: str, op: str) -> None:
+        """Raise ``InvalidPathError`` unless ``key`` names an object the service accepts."""
+        self._need_container(op)
+        if not key:
+            raise InvalidPathError(f"this operation needs {self._needs[1]}: {self._uri_form}", op=op,
+                                   uri=self.uri(key), backend=self.backend)
+        self._check_key(key, op)
 
     # --------------------------------------------------------------- requests
     @property
@@ -109,6 +183,81 @@ class NetworkStore(ObjectStore):
         return size_cache(self._core.size_cache_ttl_secs)
 
     # ------------------------------------------------------------------ reads
+    def get(self, key: str) -> BytesView:
+        """The whole object: one GET below ``[core] range_threshold_mb``, else the range engine."""
+        self._need_key(key, "get")
+        uri = self.uri(key)
+        core = self._core
+        threshold = core.range_threshold_mb * MiB if core.range_optimization else None
+        sizes = self._sizes
+        if threshold is not None and self._split_known_sizes:
+            known = sizes.get(uri)
+            if known is not None and known >= threshold:
+                return self._get_split(key, known, None)
+        held: list[OpenGet] = []
+
+        def attempt() -> tuple[BytesView, memoryview, OpenGet] | None:
+            first = self._open_get(key)
+            if first.head is None and threshold is not None and first.size >= threshold:
+                held.append(first)  # part 0 of the split read below
+                return None
+            try:
+                view, mv = BytesView.allocate(first.size, huge_pages=False)
+            except BaseException:
+                first.close()
+                raise
+            head = first.size if first.head is None else first.head
+            self._read_response(first.readinto, mv if head == first.size else mv[:head], key,
+                                release=first.release, close=first.close)
+            return view, mv, first
+
+        result = self._call("get", key, attempt)
+        if result is None:
+            first = held[0]
+            sizes.put(uri, first.size)
+            return self._get_split(key, first.size, first)
+        view, mv, first = result
+        size = first.size
+        sizes.put(uri, size)
+        if first.head is not None and first.head < size:
+            # A bounded first GET: the rest by ranges, concurrent from the threshold on.
+            self._ranges_into(key, mv, start=first.head, pin=first.pin,
+                              concurrent=threshold is not None and size >= threshold)
+        self._check_whole(key, mv, first.checksum)
+        return view
+
+    def _get_split(self, key: str, size: int, first: OpenGet | None) -> BytesView:
+        """``size`` bytes of ``key`` as concurrent ranged GETs into one new buffer, part 0 and
+        the version pin from ``first`` (the open answer that told the size) when given."""
+        view, mv = BytesView.allocate(size, huge_pages=False)
+        if first is None:
+            self._ranges_into(key, mv)
+            return view
+
+        def read_first(part: memoryview) -> int:
+            return self._read_response(first.readinto, part, key, release=first.release,
+                                       close=first.close, partial=True)
+
+        self._ranges_into(key, mv, pin=first.pin, first=read_first, close_first=first.close)
+        self._check_whole(key, mv, first.checksum)
+        return view
+
+    def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
+        self._need_key(key, "get_range")
+        if offset < 0:
+            raise ValueError(f"get_range_into: offset must be >= 0 ({self.uri(key)})")
+        return self._range_into(key, offset, buf)
+
+    def _check_whole(self, key: str, mv: memoryview, stored: str | None) -> None:
+        """Raise ``IntegrityError`` unless the object read into ``mv`` has the ``stored``
+        checksum (nothing to check without one, or where :meth:`_checksum_of` says ``None``)."""
+        if not stored:
+            return
+        got = self._checksum_of(mv)
+        if got is not None and got != stored:
+            raise IntegrityError(f"CRC-32C mismatch: stored {stored}, read {got}", op="get",
+                                 uri=self.uri(key), backend=self.backend, endpoint=self.endpoint)
+
     def get_range(self, key: str, offset: int, length: int | None = None) -> BytesView:
         self._need_key(key, "get_range")
         if offset < 0 or (length is not None and length < 0):
@@ -131,23 +280,26 @@ class NetworkStore(ObjectStore):
             view._truncate(got)
         return view
 
-    def _split_read(self, key: str, size: int, range_into: Callable[[int, memoryview], int], *,
-                    first: Callable[[memoryview], int] | None = None,
-                    close_first: Callable[[], object] | None = None) -> tuple[BytesView, memoryview]:
-        """``size`` bytes of ``key`` as concurrent ranged reads into one new buffer.
+    def _ranges_into(self, key: str, mv: memoryview, *, start: int = 0, pin: str | None = None,
+                     first: Callable[[memoryview], int] | None = None,
+                     close_first: Callable[[], object] | None = None,
+                     concurrent: bool = True) -> None:
+        """Fill ``mv[start:]`` (``mv`` holds the whole object) with ranged GETs of ``key``
+        pinned to ``pin``: concurrent parts, or one request unless ``concurrent``.
 
-        ``range_into(offset, part)`` reads one range (pinned to the object version the
-        caller saw). ``first(part)`` reads part 0 from the response already open — the
-        GET that told the size — so no byte is requested twice; if that stream breaks,
-        part 0 is fetched as a range like the others, and an unused one is closed with
-        ``close_first``. Part size and concurrency: ``[core] chunk_size`` /
-        ``range_concurrency``, else by object size. Returns the view and its writable
-        memoryview (for a whole-object checksum).
+        ``first(part)`` reads part 0 from the answer already open — the GET that told the
+        size — so no byte is requested twice; if that stream breaks, part 0 is fetched as
+        a range like the others, and an unused one is closed with ``close_first``. Part
+        size and concurrency: ``[core] chunk_size`` / ``range_concurrency``, else by object
+        size.
         """
         core = self._core
-        chunk = core.chunk_size or default_chunk_size(size)
-        concurrency = core.range_concurrency or default_concurrency(size)
-        view, mv = BytesView.allocate(size, huge_pages=False)
+        size = len(mv)
+        if concurrent:
+            chunk = core.chunk_size or default_chunk_size(size)
+            concurrency = core.range_concurrency or default_concurrency(size)
+        else:
+            chunk, concurrency = max(1, size - start), 1
         pending = [first] if first is not None else []
 
         def read_at(offset: int, part: memoryview) -> int:
@@ -156,15 +308,14 @@ class NetworkStore(ObjectStore):
                     return pending.pop()(part)
                 except StoreError:
                     pass  # the stream broke: fetch part 0 as a range like the others
-            return range_into(offset, part)
+            return self._range_into(key, start + offset, part, pin=pin)
 
         try:
-            parallel_read_into(read_at, size, mv, chunk_size=chunk, concurrency=concurrency,
-                               what=self.uri(key))
+            parallel_read_into(read_at, size - start, mv[start:] if start else mv, chunk_size=chunk,
+                               concurrency=concurrency, what=self.uri(key))
         finally:
             if pending and close_first is not None:
                 close_first()
-        return view, mv
 
     def _read_response(self, reader: Callable[[memoryview], int | None], mv: memoryview, key: str, *,
                        release: Callable[[], object], close: Callable[[], object],
@@ -229,7 +380,7 @@ class NetworkStore(ObjectStore):
         self._sizes.put(self.uri(key), n)
 
     def _verify_put(self, key: str, data: memoryview) -> None:
-        """RELIABILITY.md §3.4: HEAD after PUT; a wrong size is deleted and re-sent."""
+        """``[upload] put_verify`` (docs/configuration.md): HEAD after PUT; wrong size: delete, re-send."""
         upload = self._upload
         for attempt in range(1, upload.put_max_retries + 1):
             try:

@@ -14,7 +14,7 @@ free lanes): core's wrapper then records a whole-object GET in line — two cloc
 a lane, one tuple appended — without calling the recorder at all (≈ 0.25 µs instead of
 ≈ 0.7 µs per request; the op-log's ≤ 5% target on 4 KiB ``file://`` reads depends on it).
 
-Op names follow warp (OPLOG.md §3): ``GET PUT STAT LIST DELETE COPY MKDIR
+Op names follow warp (docs/oplog.md, "File format"): ``GET PUT STAT LIST DELETE COPY MKDIR
 CREATE_CONTAINER DELETE_CONTAINER``.
 """
 
@@ -125,7 +125,7 @@ class RecordingStore(StoreWrapper):
 
     def __init__(self, inner: ObjectStore) -> None:
         super().__init__(inner)
-        # Computed once: rows name the path without scheme or endpoint (OPLOG.md §2),
+        # Computed once: rows name the path without scheme or endpoint (docs/oplog.md),
         # and building these strings per request was a third of the wrapper's cost.
         self._file_prefix = inner.root.split("://", 1)[1] if "://" in inner.root else inner.root
         self._endpoint = inner.endpoint
@@ -245,6 +245,21 @@ class RecordingStore(StoreWrapper):
     def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
         return self._timed("PUT", key, -1, self.inner.put_stream, key, chunks)  # type: ignore[no-any-return]
 
+    def put_if_absent(self, key: str, data: memoryview) -> bool:
+        # One PUT row; a refused create-only write is a PUT that wrote nothing.
+        rec = current
+        if rec is None:
+            return super().put_if_absent(key, data)
+        span = rec.start()
+        try:
+            written = super().put_if_absent(key, data)
+        except BaseException as exc:
+            self._done(span, "PUT", key, 1, 0, exc)
+            raise
+        self._done(span, "PUT", key, 1, len(data) if written else 0,
+                   None if written else "already exists (create-only write)")
+        return written
+
     def put_file(self, key: str, path: str) -> int:
         return self._timed("PUT", key, -1, self.inner.put_file, key, path)  # type: ignore[no-any-return]
 
@@ -273,7 +288,7 @@ class RecordingStore(StoreWrapper):
             raise
         error = None
         if failures:
-            # OPLOG.md §3: "{f} of {n} failed: {first error}", not an exception repr.
+            # docs/oplog.md (File format): "{f} of {n} failed: {first error}", not an exception repr.
             error = f"{len(failures)} of {len(batch)} failed: {failures[0][1]}"
         self._done(span, "DELETE", batch[0] if batch else "", len(batch), 0, error)
         return failures
@@ -311,8 +326,8 @@ class RecordingStore(StoreWrapper):
             yield page
 
     def create_container(self, key: str = "") -> None:
-        self._timed("CREATE_CONTAINER", key, 0, self.inner.create_container, key)
+        self._timed("CREATE_CONTAINER", key, 0, super().create_container, key)
 
     def delete_container(self, key: str = "") -> None:
-        self._timed("DELETE_CONTAINER", key, 0, self.inner.delete_container, key)
+        self._timed("DELETE_CONTAINER", key, 0, super().delete_container, key)
 

@@ -1,10 +1,11 @@
-"""One retry policy for every network backend (RELIABILITY.md §2).
+"""One retry policy for every network backend (docs/configuration.md, ``[retry]``).
 
 SDK-internal retries are switched off by the backends (botocore
 ``total_max_attempts=1``, azure ``retry_total=0``, GCS ``retry=None``), so attempts
 never multiply and each one is visible. A backend wraps every request in
 :meth:`RetryPolicy.call`, translating SDK exceptions into the s3dlio tree inside
-the attempt; the policy retries what the tree marks as transient:
+the attempt; the policy retries an error whose ``retryable`` field is true, which
+by default (:attr:`~s3dlio.errors.StoreError.default_retryable`) means:
 
 * :class:`~s3dlio.errors.TransientError` (its subclasses
   :class:`~s3dlio.errors.ThrottledError` and :class:`~s3dlio.errors.StoreTimeoutError`
@@ -13,7 +14,8 @@ the attempt; the policy retries what the tree marks as transient:
 * nothing else — 4xx answers, missing credentials and bad input fail at once.
 
 Backoff is full jitter, ``uniform(0, min(cap, base * 2**(attempt-1)))``; throttling
-uses ``10 * base`` and never waits less than the server's ``Retry-After``. A token
+uses ``10 * base`` and never waits less than the server's ``Retry-After``
+(the error's ``retry_after``). A token
 bucket per endpoint (the AWS SDK "standard" quota) stops retry storms during an
 outage. Every failed attempt is reported to the active recorder as its own op-log
 row (``retry k/max: …``), and the final error carries ``.attempts``.
@@ -21,6 +23,7 @@ row (``retry k/max: …``), and the final error carries ``.attempts``.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -31,7 +34,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from s3dlio.config import setting
-from s3dlio.errors import IntegrityError, StoreError, StoreTimeoutError, ThrottledError, TransientError
+from s3dlio.errors import StoreError, StoreTimeoutError, ThrottledError
+from s3dlio.log import event_logger
 from s3dlio.store import recording
 
 if TYPE_CHECKING:
@@ -41,6 +45,9 @@ __all__ = ["RetryPolicy", "RetryQuota", "RetrySettings", "is_retryable", "policy
 
 T = TypeVar("T")
 GiB = 1 << 30
+# Events: ``retry`` (info) for each retried attempt, ``retry_gave_up`` (warning) when a
+# retryable error ends the call. Never on success; a disabled level costs one check.
+_events = event_logger(__name__)
 
 
 @attrs.define
@@ -82,10 +89,9 @@ class RetrySettings:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Whether another attempt could succeed (the tree decides, not the message)."""
-    if getattr(exc, "retryable", None) is False:
-        return False
-    return isinstance(exc, (TransientError, IntegrityError))
+    """Whether another attempt could succeed: the error's ``retryable`` field (from its
+    class unless the backend said otherwise), never the message; not an s3dlio error: no."""
+    return isinstance(exc, StoreError) and exc.retryable
 
 
 class RetryQuota:
@@ -166,8 +172,8 @@ class RetryPolicy:
         base = s.base_ms / 1000.0 * (10 if throttled else 1)
         cap = float(s.max_backoff_ms) / 1000.0
         delay = float(self._rng()) * min(cap, base * (2 ** (attempt - 1)))
-        retry_after = getattr(exc, "retry_after", None)
-        if isinstance(retry_after, (int, float)) and retry_after > 0:
+        retry_after = exc.retry_after if isinstance(exc, StoreError) else None
+        if retry_after is not None and retry_after > 0:
             delay = max(delay, float(retry_after))
         return float(min(delay, cap))
 
@@ -188,6 +194,7 @@ class RetryPolicy:
         limit = self.settings.max_attempts if replayable else 1
         spent = 0
         number = 1
+        started = time.monotonic()
         while True:
             rec = recording.current
             span = rec.start() if rec is not None and number < limit else None
@@ -198,6 +205,10 @@ class RetryPolicy:
                     _finalise(exc, number)
                     if span is not None and rec is not None:
                         _abandon(rec, span)
+                    if is_retryable(exc):
+                        self._log_event(logging.WARNING, "retry_gave_up", exc, op, uri, number, limit,
+                                        started, reason="attempts exhausted" if replayable
+                                        else "body not replayable")
                     raise
                 cost = self.quota.acquire(timeout=isinstance(exc, StoreTimeoutError))
                 if cost == 0:
@@ -205,13 +216,18 @@ class RetryPolicy:
                     exc.add_note(f"retry quota exhausted for {self.endpoint or 'this endpoint'}")
                     if span is not None and rec is not None:
                         _abandon(rec, span)
+                    self._log_event(logging.WARNING, "retry_gave_up", exc, op, uri, number, limit, started,
+                                    reason="retry quota exhausted")
                     raise
                 spent += max(cost, 0)
                 if span is not None and rec is not None:
                     rec.finish(span, _oplog_op(op), n_objects=1, nbytes=0, endpoint=self.endpoint,
                                file=_file_of(uri),
                                error=f"retry {number}/{limit}: {type(exc).__name__}: {exc}")
-                self._sleep(self.backoff(number, exc))
+                delay = self.backoff(number, exc)
+                self._log_event(logging.INFO, "retry", exc, op, uri, number, limit, started,
+                                delay_ms=round(delay * 1000, 1))
+                self._sleep(delay)
                 number += 1
                 continue
             except BaseException:
@@ -226,6 +242,15 @@ class RetryPolicy:
                 self.quota.release(spent)
             return result
 
+    def _log_event(self, level: int, event: str, exc: StoreError, op: str, uri: str, attempt: int,
+                   limit: int, started: float, **extra: Any) -> None:
+        """Log one retry event; its fields are built only when ``level`` is enabled."""
+        if _events.is_enabled_for(level):
+            _events.log(level, event, op=op, uri=uri, attempt=attempt, max_attempts=limit,
+                        status=exc.status, error=type(exc).__name__, detail=exc.message,
+                        elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+                        endpoint=self.endpoint, **extra)
+
 
 _OPLOG_OPS = {
     "get": "GET", "get_range": "GET", "stat": "STAT", "head": "STAT", "list": "LIST",
@@ -237,7 +262,7 @@ _OPLOG_OPS = {
 
 
 def _oplog_op(op: str) -> str:
-    """warp's op name (OPLOG.md §3) for a backend's operation name."""
+    """warp's op name (docs/oplog.md) for a backend's operation name."""
     return _OPLOG_OPS.get(op, op.upper())
 
 

@@ -11,6 +11,9 @@
           def store_root(self, tmp_path):
               return f"file://{tmp_path}/"
 
+* :class:`PicklingChecks` and :class:`CliRoundTripChecks` (:mod:`s3dlio.testing.checks`) —
+  the checks every backend plugin used to copy: a store pickles without its clients,
+  fork/spawn/forkserver pools read correct data, ``s3-cli`` round trips and buckets.
 * :class:`PluginContractChecks` and the ``assert_*`` helpers of
   :mod:`s3dlio.testing.contracts` — plugin import is lazy, hookimpls are valid,
   errors translate into the s3dlio tree.
@@ -39,9 +42,11 @@ from typing import Any
 
 __all__ = [
     "AzuriteServer",
+    "CliRoundTripChecks",
     "FakeGcsServer",
     "MotoServer",
     "ObjectStoreConformance",
+    "PicklingChecks",
     "PluginContractChecks",
     "RedirectingProxy",
     "SeaweedFSServer",
@@ -61,6 +66,8 @@ __all__ = [
 
 _NAMES = {
     "ObjectStoreConformance": "s3dlio.testing.conformance",
+    "CliRoundTripChecks": "s3dlio.testing.checks",
+    "PicklingChecks": "s3dlio.testing.checks",
     "PluginContractChecks": "s3dlio.testing.contracts",
     "assert_errors_translate": "s3dlio.testing.contracts",
     "assert_hookimpls_valid": "s3dlio.testing.contracts",

@@ -15,6 +15,17 @@ Class attributes a subclass may change:
     objects written by the paged-listing test (more than one service page).
 ``unicode_keys``
     ``False`` for a backend that cannot store non-ASCII keys.
+``deletes_only_empty_containers``
+    ``False`` for a server that deletes a container with its objects (SeaweedFS):
+    the container test then does not expect ``delete_bucket`` of a full one to fail.
+
+Optional features are tested by capability (:mod:`s3dlio.store.capabilities`): a store
+that has ``MULTIPART``, ``CONDITIONAL_PUT``, ``BUCKETS``, ``SERVER_COPY`` or ``DIRECT_IO``
+must pass that feature's tests, which are skipped for a store without it (and a store
+without ``BUCKETS`` must refuse container calls with ``NotSupportedError``). A store with
+``BUCKETS`` needs the fixture ``container_parent``: the URI that ``list_containers``
+lists and under which ``container_parent + name + "/"`` is a new container
+(``"s3://"``, ``"az://account/"``, ``f"file://{tmp_path}/"``, ``"memory://"``).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import pickle
 import random
 import threading
 import unicodedata
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -32,13 +44,21 @@ import pytest
 
 import s3dlio
 from s3dlio.bytesview import BytesView
-from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, S3dlioError
+from s3dlio.errors import (
+    BatchError,
+    InvalidPathError,
+    NotFoundError,
+    NotSupportedError,
+    S3dlioError,
+    StoreError,
+)
 from s3dlio.plugin import runtime as _runtime
-from s3dlio.store import ListPage, ObjectStore
+from s3dlio.store import Capability, ListPage, ObjectStore, UploadPart, capabilities_of, require
+from s3dlio.store.middleware import StoreWrapper
 
 __all__ = ["ObjectStoreConformance", "STAT_KEYS"]
 
-#: Keys of the public ``stat()`` dictionary (API.md §1).
+#: Keys of the public ``stat()`` dictionary (docs/api.md, "Reads").
 STAT_KEYS = frozenset({
     "size", "last_modified", "etag", "content_type", "content_language", "content_encoding",
     "cache_control", "content_disposition", "expires", "storage_class", "server_side_encryption",
@@ -77,6 +97,7 @@ class ObjectStoreConformance:
     cross_process: bool = True
     paged_listing_count: int = 1050
     unicode_keys: bool = True
+    deletes_only_empty_containers: bool = True
 
     # ------------------------------------------------------------------ fixtures
     @pytest.fixture
@@ -97,6 +118,11 @@ class ObjectStoreConformance:
         assert isinstance(store, ObjectStore)
         assert base == "" or base.endswith("/")
         return store, base
+
+    @pytest.fixture
+    def container_parent(self) -> str | None:
+        """Where containers are created and listed (stores with ``Capability.BUCKETS``)."""
+        return None
 
     # ----------------------------------------------------------------- basics
     @pytest.mark.parametrize("size", [1, 17, 4096, 65537, (1 << 20) + 3])
@@ -597,3 +623,194 @@ class ObjectStoreConformance:
         s3dlio.put_bytes(root + "newdir/f", b"f")
         assert s3dlio.get(root + "newdir/f") == b"f"
         assert root + "newdir/f" in s3dlio.list(root + "newdir/")
+
+    # ---------------------------------------------------------- capabilities
+    @staticmethod
+    def _need(st: ObjectStore, capability: Capability) -> None:
+        if capability not in st.capabilities:
+            pytest.skip(f"{st.backend} has no {capability.name} (its protocol is not implemented)")
+
+    def test_capabilities_are_derived_and_forwarded(self, store: tuple[ObjectStore, str]) -> None:
+        st, _ = store
+        backend = _innermost(st)
+        assert st.capabilities == capabilities_of(type(backend)) == type(backend).capabilities
+        assert Capability.GET_INTO in st.capabilities  # get_range_into is required
+        with pytest.raises(AttributeError):
+            backend.capabilities = frozenset()
+
+    def _part_size(self, st: ObjectStore) -> int:
+        return max(st.min_part_size, 256 << 10)
+
+    def test_multipart_parts_out_of_order(self, store: tuple[ObjectStore, str]) -> None:
+        st, base = store
+        self._need(st, Capability.MULTIPART)
+        mpu = require(st, Capability.MULTIPART, op="put")
+        size = self._part_size(st)
+        one, two = _payload(31, size), _payload(32, 1000)
+        key = base + "mpu/object.bin"
+        upload_id = mpu.create_upload(key, content_type="application/x-test")
+        p2 = mpu.upload_part(key, upload_id, 2, memoryview(two))  # the last part first
+        p1 = mpu.upload_part(key, upload_id, 1, memoryview(one))
+        assert (p1.part_number, p1.size, p2.part_number, p2.size) == (1, size, 2, 1000)
+        assert st.exists(key) is False  # nothing is visible before the Complete
+        assert [k for p in st.list(base, recursive=True) for k in p.keys] == []
+        mpu.complete_upload(key, upload_id, [p1, p2])
+        assert bytes(st.get(key)) == one + two
+        assert st.head(key).size == size + 1000
+        assert [k for p in st.list(base, recursive=True) for k in p.keys] == [key]
+
+    def test_multipart_abort_publishes_nothing(self, store: tuple[ObjectStore, str]) -> None:
+        st, base = store
+        self._need(st, Capability.MULTIPART)
+        mpu = require(st, Capability.MULTIPART, op="put")
+        key = base + "mpu/aborted.bin"
+        upload_id = mpu.create_upload(key)
+        mpu.upload_part(key, upload_id, 1, memoryview(_payload(33, self._part_size(st))))
+        mpu.abort_upload(key, upload_id)
+        mpu.abort_upload(key, upload_id)  # twice is fine
+        assert st.exists(key) is False
+        assert [k for p in st.list(base, recursive=True) for k in p.keys] == []
+
+    def test_multipart_writer_uses_native_parts(self, store: tuple[ObjectStore, str]) -> None:
+        from s3dlio.store.multipart import MultipartUploadWriter
+
+        st, base = store
+        self._need(st, Capability.MULTIPART)
+        spy = _PartsSpy(st)
+        part = self._part_size(st)
+        data = _payload(34, 2 * part + 4321)
+        with MultipartUploadWriter.for_store(spy, base + "mpu/written.bin", part_size=part,
+                                             max_in_flight=2, record=False) as writer:
+            for off in range(0, len(data), 100_000):
+                writer.write(data[off : off + 100_000])
+            info = writer.close()
+        assert info["total_bytes"] == len(data) and info["parts"] == 3
+        assert spy.calls[0] == "create_upload" and spy.calls[-1] == "complete_upload", spy.calls
+        assert spy.calls.count("upload_part") == 3, spy.calls
+        assert bytes(st.get(base + "mpu/written.bin")) == data
+
+    def test_put_if_absent_creates_once(self, store: tuple[ObjectStore, str]) -> None:
+        st, base = store
+        self._need(st, Capability.CONDITIONAL_PUT)
+        cput = require(st, Capability.CONDITIONAL_PUT, op="put")
+        key = base + "cond/lock"
+        assert cput.put_if_absent(key, memoryview(b"first")) is True
+        assert cput.put_if_absent(key, memoryview(b"second, longer")) is False
+        assert bytes(st.get(key)) == b"first"
+        assert st.head(key).size == 5
+        st.delete(key)
+        assert cput.put_if_absent(key, memoryview(b"third")) is True
+        assert bytes(st.get(key)) == b"third"
+
+    def test_put_if_absent_has_one_winner(self, store: tuple[ObjectStore, str]) -> None:
+        st, base = store
+        self._need(st, Capability.CONDITIONAL_PUT)
+        cput = require(st, Capability.CONDITIONAL_PUT, op="put")
+        key = base + "cond/race"
+        barrier = threading.Barrier(8)
+        won: list[int] = []
+
+        def contend(i: int) -> None:
+            barrier.wait(30)
+            if cput.put_if_absent(key, memoryview(f"writer {i}".encode())):
+                won.append(i)
+
+        errors = _run_threads(8, contend)
+        if errors:
+            raise errors[0]
+        assert len(won) == 1, won
+        assert bytes(st.get(key)) == f"writer {won[0]}".encode()
+
+    def test_containers_create_list_delete(self, store: tuple[ObjectStore, str],
+                                           container_parent: str | None) -> None:
+        self._need(store[0], Capability.BUCKETS)
+        if container_parent is None:
+            pytest.fail(f"{type(self).__name__}: a store with Capability.BUCKETS needs the "
+                        "container_parent fixture")
+        name = f"s3dlio-conf-{uuid.uuid4().hex[:12]}"
+        uri = container_parent + name + "/"
+        s3dlio.create_bucket(uri)
+        s3dlio.create_bucket(uri)  # an existing container is fine
+        listed = {c["name"]: c for c in s3dlio.list_containers(container_parent)}
+        assert name in listed, sorted(listed)
+        assert listed[name]["uri"] == uri
+        created = listed[name]["creation_date"]
+        assert created is None or (isinstance(created, str) and created.endswith("Z"))
+        s3dlio.put_bytes(uri + "obj", b"inside")
+        assert s3dlio.get(uri + "obj") == b"inside"
+        if self.deletes_only_empty_containers:
+            with pytest.raises(StoreError):
+                s3dlio.delete_bucket(uri)  # not empty
+            assert s3dlio.get(uri + "obj") == b"inside"
+        s3dlio.delete(uri + "obj")
+        s3dlio.delete_bucket(uri)
+        assert name not in {c["name"] for c in s3dlio.list_containers(container_parent)}
+
+    def test_containers_unsupported_raise_not_supported(self, root: str,
+                                                        store: tuple[ObjectStore, str]) -> None:
+        if Capability.BUCKETS in store[0].capabilities:
+            pytest.skip(f"{store[0].backend} has containers")
+        for call, op in ((s3dlio.create_bucket, "create_bucket"), (s3dlio.delete_bucket, "delete_bucket"),
+                         (s3dlio.list_containers, "list_containers")):
+            with pytest.raises(NotSupportedError) as info:
+                call(root)
+            assert info.value.op == op and info.value.uri == root, (op, info.value)
+
+    def test_server_side_copy_moves_no_data_through_this_process(
+        self, root: str, store: tuple[ObjectStore, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        st, base = store
+        self._need(st, Capability.SERVER_COPY)
+        data = _payload(35, 300_000)
+        s3dlio.put_bytes(root + "sc/src", data)
+        backend = _innermost(st)
+
+        def refuse(*_args: Any, **_kwargs: Any) -> Any:
+            raise AssertionError("a server-side copy read or wrote the data through the store")
+
+        for name in ("get", "get_range", "get_range_into", "put", "put_stream", "put_file"):
+            monkeypatch.setattr(backend, name, refuse)
+        st.copy(base + "sc/src", base + "sc/dst")
+        monkeypatch.undo()
+        assert s3dlio.get(root + "sc/dst") == data
+
+    def test_direct_io_alignment(self, root: str, store: tuple[ObjectStore, str]) -> None:
+        st, _ = store
+        self._need(st, Capability.DIRECT_IO)
+        align = require(st, Capability.DIRECT_IO, op="alignment").alignment
+        assert align > 0 and align & (align - 1) == 0, align
+        data = _payload(36, 3 * align + 7)
+        s3dlio.put_bytes(root + "dio", data)
+        assert s3dlio.get(root + "dio") == data
+        assert s3dlio.get_range(root + "dio", align - 3, align + 5) == data[align - 3 : 2 * align + 2]
+
+
+def _innermost(store: ObjectStore) -> ObjectStore:
+    while isinstance(store, StoreWrapper):
+        store = store.inner
+    return store
+
+
+class _PartsSpy(StoreWrapper):
+    """Records which multipart calls reach the store (the writer's native path)."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        super().__init__(inner)
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def _saw(self, name: str) -> None:
+        with self._lock:
+            self.calls.append(name)
+
+    def create_upload(self, key: str, *, content_type: str | None = None) -> str:
+        self._saw("create_upload")
+        return super().create_upload(key, content_type=content_type)
+
+    def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
+        self._saw("upload_part")
+        return super().upload_part(key, upload_id, part_number, data)
+
+    def complete_upload(self, key: str, upload_id: str, parts: Any) -> str | None:
+        self._saw("complete_upload")
+        return super().complete_upload(key, upload_id, parts)

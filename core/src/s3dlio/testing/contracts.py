@@ -15,7 +15,7 @@ its import name)::
     class TestContracts(PluginContractChecks):
         @pytest.fixture
         def plugin_module(self):
-            return "s3dlio_posix.plugin"
+            return "vendor_s3dlio.plugin"
 """
 
 from __future__ import annotations
@@ -243,9 +243,21 @@ class PluginContractChecks:
     def test_registered_specs_are_lazy_references(self, plugin_module: str | types.ModuleType) -> None:
         host = composed_host_for(plugin_module)
         name = _module_name(plugin_module)
-        registries = [host.backends.specs(), *(list(r) for r in (
-            host.generators, host.oplog_sinks, host.formats, host.adapters, host.middleware))]
+        from s3dlio.plugin.registry import NamedRegistry
+
+        # Core's registries, plus every registry a plugin declared through s3dlio_addhooks.
+        own = {"s3dlio_register_backends", "s3dlio_register_middleware", "s3dlio_register_exports",
+               "s3dlio_register_commands"}
+        declared = [h for h, caller in vars(host.pm.hook).items()
+                    if h.startswith("s3dlio_register_") and h not in own and caller.spec is not None]
+        registries = [host.backends.specs(), host.middleware.specs(),
+                      *(host.collect(h, NamedRegistry(h)).specs() for h in declared)]
         mine = [s for specs in registries for s in specs if s.plugin == name]
+        for export in host.exports.specs():
+            if export.plugin == name:
+                module_part, _, attr = export.target.partition(":")
+                assert all(p.isidentifier() for p in module_part.split(".")), export
+                assert not export.name.startswith("_"), f"{export!r}: private names are not exported"
         sections = [s for s in host.schema.sections.values() if s.plugin == name]
         report = next(r for r in host.reports if r.name == name)
         assert mine or sections or report.hooks, f"{name} registers nothing"

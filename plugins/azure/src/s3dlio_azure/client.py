@@ -7,21 +7,20 @@
 * Credentials, per account (:func:`resolve_credentials`): a connection string, a SAS
   token, an account key, or ``DefaultAzureCredential`` (``azure-identity``, imported
   lazily, https endpoints only); ``anonymous`` for public containers.
-* Clients are cached by ``(pid, …)``: a forked child builds its own.
+* Clients are cached per store and process, ``DefaultAzureCredential`` per process
+  (:mod:`s3dlio.store.clients`): a forked child builds its own.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
-import threading
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from s3dlio.engines.pool import cpu_count
 from s3dlio.errors import ConfigError, FeatureNotInstalledError, PermissionDeniedError
+from s3dlio.store.clients import ProcessCache, pool_size
 
 if TYPE_CHECKING:
     from s3dlio.store.retry import RetrySettings
@@ -41,8 +40,8 @@ CREDENTIAL_HELP = (
     "install s3dlio-azure[identity] (DefaultAzureCredential)"
 )
 
-_lock = threading.Lock()
-_identity: dict[int, Any] = {}
+_identity: ProcessCache[Any] = ProcessCache()
+"""``DefaultAzureCredential``, one per process (it caches tokens)."""
 
 
 def parse_connection_string(text: str) -> dict[str, str]:
@@ -166,20 +165,16 @@ def _identity_installed() -> bool:
 
 
 def _default_credential() -> Any:
-    pid = os.getpid()
-    cred = _identity.get(pid)
-    if cred is None:
-        with _lock:
-            cred = _identity.get(pid)
-            if cred is None:
-                try:
-                    from azure.identity import DefaultAzureCredential
-                except ImportError as exc:
-                    raise FeatureNotInstalledError(
-                        "DefaultAzureCredential needs azure-identity: pip install "
-                        "'s3dlio-azure[identity]'") from exc
-                cred = _identity[pid] = DefaultAzureCredential()
-    return cred
+    def build() -> Any:
+        try:
+            from azure.identity import DefaultAzureCredential
+        except ImportError as exc:
+            raise FeatureNotInstalledError(
+                "DefaultAzureCredential needs azure-identity: pip install "
+                "'s3dlio-azure[identity]'") from exc
+        return DefaultAzureCredential()
+
+    return _identity.get("default", build)
 
 
 def make_service_client(creds: Credentials, account: str, az: AzureSettings,
@@ -189,7 +184,7 @@ def make_service_client(creds: Credentials, account: str, az: AzureSettings,
     from azure.core.pipeline.transport import RequestsTransport
     from azure.storage.blob import BlobServiceClient
 
-    pool = az.max_connections or max(64, 4 * cpu_count())
+    pool = pool_size(az.max_connections)
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
     session.mount("http://", adapter)
@@ -230,13 +225,4 @@ def make_rest_client(creds: Credentials, account: str, az: AzureSettings,
         return None
     return BlobRest(creds.endpoint, account, account_key=creds.account_key, sas=creds.sas,
                     connect_timeout=retry.connect_timeout_secs, read_timeout=retry.read_timeout_secs,
-                    max_idle=az.max_connections or max(64, 4 * cpu_count()))
-
-
-def _after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
-    _identity.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork)
+                    max_idle=pool_size(az.max_connections))

@@ -14,6 +14,7 @@ import attrs
 
 from s3dlio import hookimpl
 from s3dlio.config import setting
+from s3dlio.store.clients import max_connections_setting
 
 if TYPE_CHECKING:
     from s3dlio.config import ConfigSchema, Settings
@@ -56,10 +57,7 @@ class AzureSettings:
         help="auto = connection string, then SAS token, then account key, then "
              "DefaultAzureCredential (https endpoints, needs s3dlio-azure[identity])",
     )
-    max_connections: int = setting(
-        0, env="S3DLIO_AZURE_MAX_CONNECTIONS", minimum=0, maximum=4096,
-        help="HTTP connection pool size per process and endpoint (0: max(64, 4 x CPUs))",
-    )
+    max_connections: int = max_connections_setting("S3DLIO_AZURE_MAX_CONNECTIONS", per="process and endpoint")
     list_page_size: int = setting(
         5000, env="S3DLIO_AZURE_LIST_PAGE_SIZE", minimum=1, maximum=5000,
         help="blobs per List Blobs page",

@@ -29,30 +29,37 @@ from __future__ import annotations
 import base64
 import builtins
 import hashlib
-import os
+import io
 import re
-import threading
 import time
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
-from s3dlio.bytesview import BytesView
 from s3dlio.engines.crc32c_math import crc32c_combine
-from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import (
+    AlreadyExistsError,
     IntegrityError,
     InvalidPathError,
     NotFoundError,
     PermissionDeniedError,
+    PreconditionError,
     StoreError,
     StoreTimeoutError,
     TransientError,
 )
-from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds, format_rfc3339
-from s3dlio.store.network import NetworkStore
-from s3dlio.store.sizecache import size_cache
+from s3dlio.store import (
+    ListPage,
+    ObjectMeta,
+    UploadPart,
+    epoch_seconds,
+    format_rfc3339,
+    server_side,
+)
+from s3dlio.store.capabilities import create_only, put_if_absent_by_put
+from s3dlio.store.clients import per_process
+from s3dlio.store.network import NetworkStore, OpenGet
 from s3dlio_azure.client import (
     GET_CHUNK,
     Credentials,
@@ -157,18 +164,27 @@ class _Sink:
         return False
 
 
+class _Clients(NamedTuple):
+    service: Any
+    """The ``BlobServiceClient`` (every request but the data path's)."""
+    container: Any
+    """Its ``ContainerClient`` (``None`` at the account root)."""
+    creds: Credentials
+    rest: BlobRest | None
+    """The lean REST client for Put Blob / Put Block / Get Blob, if usable here."""
+
+
 class AzureStore(NetworkStore):
     """Blobs of one container (``az://account/container/``) or one account (``az://account/``)."""
 
     backend: ClassVar[str] = "azure"
     schemes: ClassVar[tuple[str, ...]] = ("az", "azure")
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.MULTIPART, Capability.GET_INTO, Capability.BUCKETS, Capability.SERVER_COPY,
-    })
+    _container_attr: ClassVar[str] = "container"
+    _uri_form: ClassVar[str] = _URI_FORM
+    _needs: ClassVar[tuple[str, str]] = ("a container", "a blob name")
     min_part_size: ClassVar[int] = 1
     """Blocks have no minimum size; the writer's default part size ([upload]) applies."""
     max_parts: ClassVar[int] = 50_000
-    _transient: ClassVar[tuple[str, ...]] = ("_client_cache", "_policy_cache", "_lock_cache")
 
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
@@ -204,9 +220,9 @@ class AzureStore(NetworkStore):
 
     @property
     def endpoint(self) -> str:
-        cached = self.__dict__.get("_client_cache")
+        cached = AzureStore._conn.cached(self)
         if cached is not None:
-            return str(cached[2].endpoint)
+            return str(cached.creds.endpoint)
         try:  # no network: the same choice the client will make
             return resolve_credentials(self._az, self.account).endpoint
         except Exception:
@@ -217,68 +233,31 @@ class AzureStore(NetworkStore):
             return f"https://{self.account}.blob.{self._az.endpoint_suffix}"
 
     # --------------------------------------------------------------- plumbing
-    def _clients(self) -> tuple[Any, Any, Credentials, BlobRest | None]:
-        """``(service client, container client, credentials, REST client)`` of this process."""
-        cached = self.__dict__.get("_client_cache")
-        pid = os.getpid()
-        if cached is None or cached[0] != pid:
-            with self._lock:
-                cached = self.__dict__.get("_client_cache")
-                if cached is None or cached[0] != pid:
-                    creds = resolve_credentials(self._az, self.account)
-                    try:
-                        service = make_service_client(creds, self.account, self._az, self._retry)
-                    except StoreError:
-                        raise
-                    except Exception as exc:  # the SDK refusing the credentials (token over http)
-                        raise self._translate(exc, "connect", "") from exc
-                    container = service.get_container_client(self.container) if self.container else None
-                    rest = make_rest_client(creds, self.account, self._az, self._retry)
-                    cached = (pid, service, creds, container, rest)
-                    self.__dict__["_client_cache"] = cached
-        return cached[1], cached[3], cached[2], cached[4]
-
-    @property
-    def _lock(self) -> threading.Lock:
-        lock = self.__dict__.get("_lock_cache")
-        if lock is None:
-            lock = self.__dict__.setdefault("_lock_cache", threading.Lock())
-        assert isinstance(lock, type(threading.Lock()))
-        return lock
-
-    @property
-    def _service(self) -> Any:
-        return self._clients()[0]
-
-    @property
-    def _container(self) -> Any:
-        return self._clients()[1]
-
-    @property
-    def _rest(self) -> BlobRest | None:
-        """The lean REST client for Put Blob / Put Block / Get Blob, if usable here."""
-        return self._clients()[3]
+    @per_process
+    def _conn(self) -> _Clients:
+        """This process's clients of the store."""
+        creds = resolve_credentials(self._az, self.account)
+        try:
+            service = make_service_client(creds, self.account, self._az, self._retry)
+        except StoreError:
+            raise
+        except Exception as exc:  # the SDK refusing the credentials (token over http)
+            raise self._translate(exc, "connect", "") from exc
+        container = service.get_container_client(self.container) if self.container else None
+        return _Clients(service, container, creds, make_rest_client(creds, self.account, self._az,
+                                                                    self._retry))
 
     def _blob(self, key: str) -> Any:
-        return self._container.get_blob_client(key)
+        return self._conn.container.get_blob_client(key)
 
     def _uses_sas(self) -> bool:
-        cached = self.__dict__.get("_client_cache")
-        return cached is not None and cached[2].sas is not None
+        cached = AzureStore._conn.cached(self)
+        return cached is not None and cached.creds.sas is not None
 
     def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
         return translate(exc, op=op, uri=self.uri(key), endpoint=self.endpoint, sas=self._uses_sas())
 
-    def _need_container(self, op: str) -> None:
-        if not self.container:
-            raise InvalidPathError(f"this operation needs a container: {_URI_FORM}", op=op,
-                                   uri=self.root, backend="azure")
-
-    def _need_key(self, key: str, op: str) -> None:
-        self._need_container(op)
-        if not key:
-            raise InvalidPathError(f"this operation needs a blob name: {_URI_FORM}", op=op,
-                                   uri=self.uri(key), backend="azure")
+    def _check_key(self, key: str, op: str) -> None:
         if len(key) > MAX_KEY_CHARS:
             raise InvalidPathError(f"blob name is {len(key)} characters; Azure allows at most "
                                    f"{MAX_KEY_CHARS}", op=op, uri=self.uri(key[:64]) + "…",
@@ -297,143 +276,64 @@ class AzureStore(NetworkStore):
     def _crc_on(self) -> bool:
         return bool(self._upload.checksum == "crc32c")
 
-    def _check_crc(self, key: str, mv: memoryview, metadata: Any) -> None:
-        expected = (metadata or {}).get(CRC_METADATA)
-        if not expected or not self._crc_on():
-            return
-        got = _crc_text(_crc32c(mv))
-        if got != expected:
-            raise IntegrityError(f"CRC-32C mismatch: stored {expected}, read {got}", op="get",
-                                 uri=self.uri(key), backend="azure", endpoint=self.endpoint)
+    def _checksum_of(self, data: memoryview) -> str | None:
+        return _crc_text(_crc32c(data)) if self._crc_on() else None
 
     # ------------------------------------------------------------------ reads
-    def get(self, key: str) -> BytesView:
-        self._need_key(key, "get")
-        uri = self.uri(key)
-        core = self._core
-        threshold = core.range_threshold_mb * MiB if core.range_optimization else None
-        sizes = size_cache(core.size_cache_ttl_secs)
-        known = sizes.get(uri) if threshold is not None else None
-        if known is not None and threshold is not None and known >= threshold:
-            return self._get_split(key, known, None)
-        rest = self._rest
-        if rest is not None:
-            return self._get_rest(rest, key, threshold)
-        holder: list[Any] = []
-
-        def attempt() -> BytesView | None:
-            dl = self._blob(key).download_blob(max_concurrency=1)
-            size = int(dl.size)
-            if threshold is not None and size >= threshold and size > GET_CHUNK:
-                holder[:] = [dl]
-                return None
-            view, mv = BytesView.allocate(size, huge_pages=False)
-            with mv:
-                got = dl.readinto(_Sink(mv))
-                if got != size:
-                    raise IntegrityError(f"short body: got {got} of {size} bytes", op="get",
-                                         uri=uri, backend="azure", endpoint=self.endpoint)
-                self._check_crc(key, mv, dl.properties.metadata)
-            return view
-
-        result = self._call("get", key, attempt)
-        if result is not None:
-            sizes.put(uri, len(result))
-            return result
-        dl = holder[0]
-        size = int(dl.size)
-        sizes.put(uri, size)
-        return self._get_split(key, size, dl)
-
-    def _get_split(self, key: str, size: int, first: Any | None) -> BytesView:
-        """Concurrent ranged GETs into one buffer; ``first`` is the first GET's downloader."""
-        view, mv = BytesView.allocate(size, huge_pages=False)
-        etag: str | None = None
-        metadata: Any = None
-        start = 0
-        if first is not None:
-            etag = first.properties.etag
-            metadata = first.properties.metadata
-            # The first GET's body, already received: with max_chunk_get_size equal to
-            # max_single_get_size the SDK's first chunk is exactly that body (no request).
-            head = next(first.chunks())
-            start = min(len(head), size)
-            mv[:start] = head[:start]
-        return self._read_rest_of(key, view, mv, start, etag, metadata, split=True)
-
-    def _read_rest_of(self, key: str, view: BytesView, mv: memoryview, start: int, etag: str | None,
-                      metadata: Any, *, split: bool) -> BytesView:
-        """Fill ``mv[start:]`` with ranged GETs (``If-Match`` ``etag``), concurrent when
-        ``split``, else one request; check the stored CRC-32C; return ``view``."""
-        size = len(mv)
-        core = self._core
-        if split:
-            chunk = core.chunk_size or default_chunk_size(size)
-            concurrency = core.range_concurrency or default_concurrency(size)
-        else:
-            chunk, concurrency = max(1, size - start), 1
-
-        def read_at(offset: int, part: memoryview) -> int:
-            return self._range_into(key, start + offset, part, if_match=etag)
-
-        with mv:
-            if size > start:
-                parallel_read_into(read_at, size - start, mv[start:], chunk_size=chunk,
-                                   concurrency=concurrency, what=self.uri(key))
-            if metadata is not None:
-                self._check_crc(key, mv, metadata)
-        return view
-
-    def _get_rest(self, rest: BlobRest, key: str, threshold: int | None) -> BytesView:
-        """Whole-object GET on the REST path: the first GET asks for ``GET_CHUNK`` bytes,
-        which is the whole blob up to that size; its ``Content-Range`` gives the size, the
-        result buffer is allocated and the body read into it, and the rest (if any) comes
-        from ranged GETs (concurrent from ``threshold`` on)."""
+    def _open_get(self, key: str) -> OpenGet:
+        """The first GET asks for ``GET_CHUNK`` bytes, which is the whole blob up to that
+        size; the total size comes from ``Content-Range``, the rest from ranged GETs."""
+        rest = self._conn.rest
+        if rest is None:
+            return self._open_sdk_get(key)
         from s3dlio_azure.rest import BlobRestError
 
-        def attempt() -> tuple[BytesView, memoryview, int, str | None, Any]:
-            try:
-                resp = rest.open_get(self.container, key, start=0, end=GET_CHUNK - 1)
-            except BlobRestError as exc:
-                if exc.status_code != 416:
-                    raise
-                resp = rest.open_get(self.container, key)  # an empty blob refuses every range
-            try:
-                size = _total_size(resp)
-                got = resp.length if resp.length is not None else size
-                if got > size:
-                    raise IntegrityError(f"the service announced {got} bytes of a {size}-byte blob",
-                                         op="get", uri=self.uri(key), backend="azure",
-                                         endpoint=self.endpoint)
-                view, mv = BytesView.allocate(size, huge_pages=False)
-            except BaseException:
-                resp.close()
+        try:
+            resp = rest.open_get(self.container, key, start=0, end=GET_CHUNK - 1)
+        except BlobRestError as exc:
+            if exc.status_code != 416:
                 raise
-            self._read_response(resp.readinto, mv[:got], key, release=resp.release, close=resp.close)
-            metadata = {CRC_METADATA: resp.headers.get(f"x-ms-meta-{CRC_METADATA}")}
-            return view, mv, got, resp.headers.get("ETag"), metadata
+            resp = rest.open_get(self.container, key)  # an empty blob refuses every range
+        try:
+            size = _total_size(resp)
+            got = resp.length if resp.length is not None else size
+            if got > size:
+                raise IntegrityError(f"the service announced {got} bytes of a {size}-byte blob",
+                                     op="get", uri=self.uri(key), backend="azure",
+                                     endpoint=self.endpoint)
+        except BaseException:
+            resp.close()
+            raise
+        return OpenGet(size, resp.readinto, resp.release, resp.close, head=got,
+                       pin=resp.headers.get("ETag"),
+                       checksum=resp.headers.get(f"x-ms-meta-{CRC_METADATA}"))
 
-        view, mv, start, etag, metadata = self._call("get", key, attempt)
-        self._sizes.put(self.uri(key), len(mv))
-        split = threshold is not None and len(mv) >= threshold
-        return self._read_rest_of(key, view, mv, start, etag, metadata, split=split)
+    def _open_sdk_get(self, key: str) -> OpenGet:
+        dl = self._blob(key).download_blob(max_concurrency=1)
+        size = int(dl.size)
+        # The first GET's body, already received: with max_chunk_get_size equal to
+        # max_single_get_size the SDK's first chunk is exactly that body (no request).
+        head = next(dl.chunks(), b"")
+        return OpenGet(size, io.BytesIO(head).readinto, head=min(len(head), size),
+                       pin=dl.properties.etag,
+                       checksum=(dl.properties.metadata or {}).get(CRC_METADATA))
 
-    def _range_into(self, key: str, offset: int, buf: memoryview, *, if_match: str | None = None) -> int:
+    def _range_into(self, key: str, offset: int, buf: memoryview, *, pin: str | None = None) -> int:
         length = len(buf)
         if length == 0:
             return 0
         kwargs: dict[str, Any] = {"max_concurrency": 1}
         if self._md5_on() and length <= MD5_RANGE_LIMIT:
             kwargs["validate_content"] = True
-        if if_match:
+        if pin:
             from azure.core import MatchConditions
 
-            kwargs["etag"] = if_match
+            kwargs["etag"] = pin
             kwargs["match_condition"] = MatchConditions.IfNotModified
 
-        rest = self._rest
+        rest = self._conn.rest
         if rest is not None:
-            return self._range_rest(rest, key, offset, buf, if_match, bool(kwargs.get("validate_content")))
+            return self._range_rest(rest, key, offset, buf, pin, bool(kwargs.get("validate_content")))
 
         def attempt() -> int:
             try:
@@ -485,12 +385,6 @@ class AzureStore(NetworkStore):
             raise IntegrityError(f"MD5 mismatch on a ranged read: service {sent}, data {got}",
                                  op="get", uri=self.uri(key), backend="azure", endpoint=self.endpoint)
 
-    def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
-        self._need_key(key, "get_range")
-        if offset < 0:
-            raise ValueError(f"get_range: offset must be >= 0 ({self.uri(key)})")
-        return self._range_into(key, offset, buf)
-
     def head(self, key: str) -> ObjectMeta:
         self._need_key(key, "stat")
         props = self._call("stat", key, lambda: self._blob(key).get_blob_properties())
@@ -500,7 +394,10 @@ class AzureStore(NetworkStore):
 
     # ----------------------------------------------------------------- writes
     def _put_single(self, key: str, data: memoryview, *, content_type: str | None = None) -> None:
-        rest = self._rest
+        if create_only.get():
+            self._put_create_only(key, data, content_type=content_type)
+            return
+        rest = self._conn.rest
         if rest is not None:  # the caller's memory is the body: no copy
             metadata = {CRC_METADATA: _crc_text(_crc32c(data))} if self._crc_on() else None
             md5 = hashlib.md5(data, usedforsecurity=False).digest() if self._md5_on() else None
@@ -521,6 +418,49 @@ class AzureStore(NetworkStore):
 
             kwargs["content_settings"] = ContentSettings(content_type=content_type)
         self._call("put", key, lambda: self._blob(key).upload_blob(payload, **kwargs), nbytes=len(data))
+
+    # -------------------------------------------------------- create-only writes
+    def put_if_absent(self, key: str, data: memoryview) -> bool:
+        """Create-only write (``If-None-Match: *`` on Put Blob, or on the Put Block List of
+        a staged upload): ``True`` if written, ``False`` if ``key`` existed."""
+        self._need_key(key, "put")
+        return put_if_absent_by_put(self, key, data,
+                                    check_first_from=self._upload.multipart_threshold_mb * MiB)
+
+    def _put_create_only(self, key: str, data: memoryview, *, content_type: str | None) -> None:
+        """One Put Blob through the SDK with ``overwrite=False`` (``If-None-Match: *``; the
+        lean path sends no conditions). A refusal after a retried attempt is reconciled by
+        a HEAD: the same size and CRC-32C mean our own earlier attempt won."""
+        from azure.storage.blob import ContentSettings
+
+        crc = _crc_text(_crc32c(data))
+        kwargs: dict[str, Any] = {"overwrite": False, "length": len(data),
+                                  "validate_content": self._md5_on(),
+                                  "metadata": {CRC_METADATA: crc}}
+        if content_type:
+            kwargs["content_settings"] = ContentSettings(content_type=content_type)
+        attempts = [0]
+
+        def send() -> Any:
+            attempts[0] += 1
+            return self._blob(key).upload_blob(data.tobytes(), **kwargs)
+
+        try:
+            self._call("put", key, send, nbytes=len(data))
+        except (AlreadyExistsError, PreconditionError) as exc:
+            if attempts[0] > 1:
+                try:
+                    meta = self.head(key)
+                except StoreError:
+                    meta = None
+                if meta is not None and meta.size == len(data) and meta.extra.get("crc32c") == crc:
+                    return
+            raise self._exists(key, "put", exc) from exc
+
+    def _exists(self, key: str, op: str, cause: StoreError) -> AlreadyExistsError:
+        return AlreadyExistsError(f"{self.uri(key)} exists and the write is create-only", op=op,
+                                  uri=self.uri(key), backend="azure", endpoint=self.endpoint,
+                                  status=cause.status)
 
     # ------------------------------------------------------ staged-block uploads
     @staticmethod
@@ -548,7 +488,7 @@ class AzureStore(NetworkStore):
             # memory ourselves (the service checks it: Md5Mismatch otherwise).
             kwargs["transactional_content_md5"] = hashlib.md5(data, usedforsecurity=False).digest()
         crc = f"{_crc32c(data):08x}" if self._crc_on() else None
-        rest = self._rest
+        rest = self._conn.rest
         if rest is not None:
             encoded = base64.b64encode(block_id.encode("utf-8")).decode("ascii")  # as the SDK does
             md5 = kwargs.get("transactional_content_md5")
@@ -573,8 +513,17 @@ class AzureStore(NetworkStore):
         content_type = self._uploads.pop(upload_id, None)
         if content_type:
             kwargs["content_settings"] = ContentSettings(content_type=content_type)
-        resp = self._call("complete_upload", key,
-                          lambda: self._blob(key).commit_block_list(blocks, **kwargs))
+        if create_only.get():  # put_if_absent: only the commit publishes
+            from azure.core import MatchConditions
+
+            kwargs["match_condition"] = MatchConditions.IfMissing
+        try:
+            resp = self._call("complete_upload", key,
+                              lambda: self._blob(key).commit_block_list(blocks, **kwargs))
+        except (AlreadyExistsError, PreconditionError) as exc:
+            if "match_condition" not in kwargs:
+                raise
+            raise self._exists(key, "complete_upload", exc) from exc
         self._sizes.put(self.uri(key), sum(p.size for p in parts))
         etag = (resp or {}).get("etag")
         return str(etag) if etag else None
@@ -593,7 +542,7 @@ class AzureStore(NetworkStore):
         token: str | None = None
         while True:
             def fetch(tok: str | None = token) -> tuple[builtins.list[Any], str | None]:
-                cc = self._container
+                cc = self._conn.container
                 if recursive:
                     paged = cc.list_blobs(name_starts_with=prefix or None, results_per_page=page_size)
                 else:
@@ -673,7 +622,7 @@ class AzureStore(NetworkStore):
 
     def _batch_request(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
         def attempt() -> builtins.list[Any]:
-            responses = self._container.delete_blobs(*keys, raise_on_any_failure=False)
+            responses = self._conn.container.delete_blobs(*keys, raise_on_any_failure=False)
             return builtins.list(responses)
 
         responses = self._call("delete", keys[0], attempt)
@@ -703,6 +652,7 @@ class AzureStore(NetworkStore):
         return [r for r in results if r is not None]
 
     # ------------------------------------------------------------------ copy
+    @server_side  # Copy Blob from URL: no data through this process
     def copy(self, src_key: str, dst_key: str) -> None:
         self._need_key(src_key, "copy")
         self._need_key(dst_key, "copy")
@@ -739,7 +689,7 @@ class AzureStore(NetworkStore):
 
         def create() -> None:
             try:
-                self._container.create_container()
+                self._conn.container.create_container()
             except Exception as exc:
                 if getattr(exc, "error_code", None) == "ContainerAlreadyExists":
                     return
@@ -754,7 +704,7 @@ class AzureStore(NetworkStore):
         self._need_container("delete_bucket")
 
         def delete() -> None:
-            cc = self._container
+            cc = self._conn.container
             page = next(cc.list_blobs(results_per_page=1).by_page(), None)
             if page is not None and next(iter(page), None) is not None:
                 raise StoreError("the container is not empty; delete its blobs first "
@@ -766,7 +716,7 @@ class AzureStore(NetworkStore):
 
     def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
         def fetch() -> builtins.list[Any]:
-            return builtins.list(self._service.list_containers())
+            return builtins.list(self._conn.service.list_containers())
 
         base = f"{self.scheme}://{self.account}/"
         return [{"name": c.name, "uri": f"{base}{c.name}/",

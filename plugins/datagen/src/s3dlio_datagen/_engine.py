@@ -1,6 +1,6 @@
 """The generation engine: block patterns, the XOR stream, threads (numpy only).
 
-Layout (API.md §7): the stream is cut in blocks of ``B = 1 MiB`` (``B = size`` when
+Layout (docs/datagen.md, "Semantics"): the stream is cut in blocks of ``B = 1 MiB`` (``B = size`` when
 ``size < 1 MiB``); block ``i`` is distinct block ``i mod U`` with
 ``U = max(1, nblocks // dedup)``; every distinct block is a random prefix of
 ``R = B - floor(B*(c-1)/c)`` bytes followed by zeros.

@@ -1,4 +1,4 @@
-"""Public data-generation API (API.md §7) and ``put()`` (API.md §1).
+"""Public data-generation API and ``put()`` (docs/datagen.md).
 
 Every name here is re-exported lazily by :mod:`s3dlio` (``s3dlio.generate_data``,
 ``s3dlio.Generator``, ``s3dlio.put``, …).
@@ -323,9 +323,9 @@ def _normalise_choice(value: Any, name: str, allowed: Sequence[str], extra: Sequ
 
 
 def _registered_generators() -> list[str]:
-    from s3dlio.plugin.runtime import runtime
+    from s3dlio_datagen.hookspecs import generators
 
-    return [n for n in runtime().host.generators.names() if n not in _ALGORITHMS]
+    return [n for n in generators().names() if n not in _ALGORITHMS]
 
 
 def object_payload_factory(
@@ -450,9 +450,9 @@ def _plugin_payload_factory(name: str, size: int, otype: str, dedup: int, compre
     must return an object whose ``fill(out: numpy.uint8 array, pos: int)`` writes
     stream bytes ``[pos, pos + len(out))``.
     """
-    from s3dlio.plugin.runtime import runtime
+    from s3dlio_datagen.hookspecs import generators
 
-    registry = runtime().host.generators
+    registry = generators()
     if name not in registry:
         raise ValueError(
             f"invalid data_gen_algorithm {name!r} (expected one of: "

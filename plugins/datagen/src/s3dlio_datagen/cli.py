@@ -1,4 +1,4 @@
-"""``s3-cli put`` and ``s3-cli generate`` (API.md §11), registered by the plugin's hook.
+"""``s3-cli put`` and ``s3-cli generate`` (docs/cli.md, docs/datagen.md), registered by the plugin's hook.
 
 ``put`` writes unique synthetic objects (a write benchmark); ``generate`` builds a
 deterministic, resumable dataset (object ``i`` depends only on ``--seed`` and

@@ -16,7 +16,7 @@ __all__ = ["RandomGenerator", "ZerosGenerator"]
 
 
 class RandomGenerator:
-    """The default generator: exact dedup/compress semantics of API.md §7."""
+    """The default generator: exact dedup/compress semantics of docs/datagen.md ("Semantics")."""
 
     def __init__(self, size: int, dedup: int = 1, compress: int = 1, seed: int | None = None) -> None:
         self._pattern = _e.BlockPattern(size, dedup, compress, entropy=_e.resolve_entropy(seed))

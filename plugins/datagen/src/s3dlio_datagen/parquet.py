@@ -1,4 +1,4 @@
-"""Parquet generators (API.md §7); need ``pip install s3dlio-datagen[parquet]`` (pyarrow).
+"""Parquet generators (docs/datagen.md); need ``pip install s3dlio-datagen[parquet]`` (pyarrow).
 
 Columns are non-null float32 (``col0…``) or, with ``columns=[(name, n)]``,
 ``fixed_size_list<float32>[n]`` for ``n > 1``. The streaming writer hands each row

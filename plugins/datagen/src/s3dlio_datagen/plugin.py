@@ -8,11 +8,13 @@ import attrs
 
 from s3dlio import hookimpl
 from s3dlio.config import setting
+from s3dlio.plugin.hookspecs import addhooks_from
 
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema
-    from s3dlio.plugin.registry import GeneratorSpec, NamedRegistry
+    from s3dlio.plugin.registry import ExportRegistry, NamedRegistry
+    from s3dlio_datagen.hookspecs import GeneratorSpec
 
 
 @attrs.define
@@ -31,9 +33,24 @@ def s3dlio_add_config(schema: ConfigSchema) -> None:
     schema.add_section("datagen", DatagenSettings)
 
 
+s3dlio_addhooks = addhooks_from("s3dlio_datagen.hookspecs")
+"""The plugin's own hooks (``s3dlio_datagen.hookspecs``), declared as it registers."""
+
+
+@hookimpl
+def s3dlio_register_exports(exports: ExportRegistry) -> None:
+    exports.names_from(
+        "s3dlio_datagen.api",
+        "put put_async generate_data generate_data_with_threads generate_into_buffer Generator "
+        "XorStream generate_npz_bytes generate_parquet_bytes generate_parquet_bytes_schema "
+        "generate_and_write_parquet generate_and_write_parquet_schema "
+        "generate_and_write_parquet_schema_streaming py_total_cpus py_default_data_gen_threads",
+    )
+
+
 @hookimpl
 def s3dlio_register_generators(registry: NamedRegistry[GeneratorSpec]) -> None:
-    from s3dlio.plugin.registry import GeneratorSpec
+    from s3dlio_datagen.hookspecs import GeneratorSpec
 
     registry.register(GeneratorSpec(
         name="random",

@@ -52,6 +52,7 @@ def s3dlio_register_backends(registry: BackendRegistry) -> None:
             name="direct",
             schemes=("direct",),
             factory="s3dlio_direct.store:DirectStore",
+            local_paths=True,
             install_hint="pip install s3dlio-direct",
             description="local filesystems with O_DIRECT, bypassing the page cache (direct:///abs/path)",
         )

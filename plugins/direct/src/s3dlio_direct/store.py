@@ -21,7 +21,10 @@ multiples of the device's alignment (``[direct] alignment``, 4096 by default).
   with a hint. There is never a silent buffered fallback: a caller who asked for
   direct I/O and silently got the page cache would measure the wrong thing.
 
-Naming, listing, ``stat``, ``delete``, ``mkdir`` and containers are ``file://``'s.
+Naming, listing, ``stat``, ``delete``, ``mkdir`` and containers are ``file://``'s;
+create-only writes (``put_if_absent``) are too, but written with O_DIRECT. ``copy`` moves
+the data through aligned buffers, so unlike ``file://`` this store has no
+``Capability.SERVER_COPY``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from s3dlio.engines.ranges import (
     plan_chunks,
 )
 from s3dlio.errors import (
+    AlreadyExistsError,
     ConfigError,
     IntegrityError,
     InvalidPathError,
@@ -53,7 +57,7 @@ from s3dlio.errors import (
     StoreError,
     translate_os_error,
 )
-from s3dlio.store import Capability, as_buffer
+from s3dlio.store import as_buffer
 from s3dlio.store.localfs import atomic_write, write_all
 from s3dlio_posix.store import PosixStore
 
@@ -87,9 +91,6 @@ class DirectStore(PosixStore):
 
     backend: ClassVar[str] = "direct"
     schemes: ClassVar[tuple[str, ...]] = ("direct",)
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.GET_INTO, Capability.BUCKETS, Capability.DIRECT_IO}
-    )
     fast_local_items: ClassVar[bool] = False
     """Every O_DIRECT request waits for the device: threads help from the first item."""
 
@@ -113,6 +114,12 @@ class DirectStore(PosixStore):
         # O_DIRECT has no read-ahead or write-behind: throughput comes from queue
         # depth (fio needs QD16 to saturate NVMe), so allow more in flight than file://.
         self.max_useful_concurrency = configured or max(16, 2 * cpu_count())  # type: ignore[misc]
+
+    @property
+    def alignment(self) -> int:
+        """The O_DIRECT alignment of buffers, offsets and lengths (``[direct] alignment``);
+        having it is ``Capability.DIRECT_IO``."""
+        return self._align
 
     # ------------------------------------------------------------------ reads
     def get(self, key: str) -> BytesView:
@@ -223,6 +230,17 @@ class DirectStore(PosixStore):
             return
         self._write("/" + key, _fill_from_buffer(data), op="put", uri=self.uri(key))
 
+    def put_if_absent(self, key: str, data: memoryview) -> bool:
+        """Create-only write with O_DIRECT, published with ``link(2)`` (``False`` if ``key``
+        existed); ``file://``'s create-only write would go through the page cache."""
+        self._need_object_key(key, "put")
+        try:
+            self._write("/" + key, _fill_from_buffer(data), op="put", uri=self.uri(key),
+                        exclusive=True)
+        except AlreadyExistsError:
+            return False
+        return True
+
     def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
         self._need_object_key(key, "put")
         return self._write("/" + key, _fill_from_chunks(chunks), op="put", uri=self.uri(key))
@@ -300,14 +318,16 @@ class DirectStore(PosixStore):
         """Whether an object of ``size`` bytes is written by several threads."""
         return 0 < self._parallel_write <= size and size > _WRITE_CHUNK
 
-    def _write(self, path: str, fill: Callable[[memoryview], int], *, op: str, uri: str) -> int:
-        """Publish what ``fill`` produces at ``path`` atomically, written with O_DIRECT."""
+    def _write(self, path: str, fill: Callable[[memoryview], int], *, op: str, uri: str,
+               exclusive: bool = False) -> int:
+        """Publish what ``fill`` produces at ``path`` atomically, written with O_DIRECT
+        (``exclusive``: only if nothing is there, else ``AlreadyExistsError``)."""
         align = self._align
 
         def writer(fd: int) -> int:
             return _write_direct(fd, fill, align)
 
-        return self._publish(path, writer, op=op, uri=uri)
+        return self._publish(path, writer, op=op, uri=uri, exclusive=exclusive)
 
     def _write_chunks(
         self, path: str, size: int, fill_at: _FillAt, *, op: str,
@@ -334,10 +354,11 @@ class DirectStore(PosixStore):
 
         return self._publish(path, writer, op=op, uri=uri)
 
-    def _publish(self, path: str, writer: Callable[[int], int], *, op: str, uri: str) -> int:
+    def _publish(self, path: str, writer: Callable[[int], int], *, op: str, uri: str,
+                 exclusive: bool = False) -> int:
         try:
             return atomic_write(path, op=op, uri=uri, backend=self.backend, fsync=self._fsync,
-                                writer=writer, open_flags=O_DIRECT)
+                                writer=writer, open_flags=O_DIRECT, exclusive=exclusive)
         except InvalidPathError as exc:
             cause = exc.__cause__
             if isinstance(cause, OSError) and cause.errno == errno.EINVAL:

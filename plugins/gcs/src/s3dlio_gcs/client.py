@@ -6,8 +6,9 @@
   or ``auth = "anonymous"``, else Application Default Credentials.
 * SDK retries are off: every SDK call passes ``retry=None`` and the HTTP adapter has
   ``max_retries=0``; core's :class:`~s3dlio.store.retry.RetryPolicy` retries.
-* Clients are cached by ``(pid, configuration, credential and proxy environment)``: a
-  forked child builds its own (a requests session must never cross a fork).
+* Clients are cached per process, configuration and credential and proxy environment
+  (:mod:`s3dlio.store.clients`): a forked child builds its own (a requests session must
+  never cross a fork).
 * Media GETs and uploads go through :mod:`s3dlio_gcs.rest` (``GcsClient.lean``) unless
   ``[gcs] rest_data_path`` is off, a proxy applies or client certificates are configured.
 """
@@ -15,11 +16,10 @@
 from __future__ import annotations
 
 import os
-import threading
 from typing import TYPE_CHECKING, Any
 
-from s3dlio.engines.pool import cpu_count
 from s3dlio.errors import PermissionDeniedError, StoreError
+from s3dlio.store.clients import ProcessCache, pool_size
 from s3dlio_gcs.rest import GcsRest, rest_usable
 
 if TYPE_CHECKING:
@@ -41,8 +41,7 @@ _CREDENTIAL_ENV = (
     "no_proxy", "NO_PROXY",
 )
 
-_lock = threading.Lock()
-_clients: dict[tuple[Any, ...], GcsClient] = {}
+_clients: ProcessCache[GcsClient] = ProcessCache()
 
 
 def normalise_endpoint(value: str) -> str:
@@ -172,7 +171,7 @@ def _make(cfg: ClientConfig) -> GcsClient:
 
     creds, project = _credentials(cfg)
     session = AuthorizedSession(creds)
-    pool = cfg.gcs.max_connections or max(64, 4 * cpu_count())
+    pool = pool_size(cfg.gcs.max_connections)
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -195,20 +194,5 @@ def _make(cfg: ClientConfig) -> GcsClient:
 
 def get_client(cfg: ClientConfig) -> GcsClient:
     """The client of ``cfg`` in this process (built on first use, then cached)."""
-    key = (os.getpid(), cfg.key, *(os.environ.get(name) for name in _CREDENTIAL_ENV))
-    client = _clients.get(key)
-    if client is None:
-        with _lock:
-            client = _clients.get(key)
-            if client is None:
-                client = _clients[key] = _make(cfg)
-    return client
-
-
-def _after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
-    _clients.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork)
+    key = (cfg.key, *(os.environ.get(name) for name in _CREDENTIAL_ENV))
+    return _clients.get(key, lambda: _make(cfg))

@@ -15,22 +15,23 @@ from s3dlio.errors import (
     AlreadyExistsError,
     IntegrityError,
     InvalidPathError,
-    NotFoundError,
-    NotSupportedError,
     PermissionDeniedError,
-    PreconditionError,
     StoreError,
-    StoreTimeoutError,
-    ThrottledError,
     TransientError,
 )
-from s3dlio.store.httpclient import tls_failure
+from s3dlio.store.httperrors import ErrorCodes, classify, http_error, transport_error
 
 __all__ = ["from_status", "translate"]
 
-_THROTTLE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "slowDown", "quotaExceeded"}
-_TRANSIENT_REASONS = {"backendError", "internalError"}
-_INVALID_REASONS = {"invalid", "invalidParameter", "invalidArgument", "required"}
+_REASONS = ErrorCodes(
+    throttled={"rateLimitExceeded", "userRateLimitExceeded", "slowDown", "quotaExceeded"},
+    transient={"backendError", "internalError"},
+    invalid={"invalid", "invalidParameter", "invalidArgument", "required"},
+    exists_statuses={409},
+    invalid_statuses={400, 411, 413, 416},
+    not_supported_statuses={405, 501},
+)
+"""GCS error reasons per class (GCS answers with a status and ``errors[].reason``)."""
 
 
 def _request_id(response: Any) -> str | None:
@@ -55,40 +56,16 @@ def from_status(status: int | None, message: str, *, reasons: list[str] | None =
                 headers: Any = None) -> StoreError:
     """The s3dlio error for an HTTP ``status`` (and GCS error ``reasons``)."""
     reasons = reasons or []
-    fields: dict[str, Any] = {"op": op, "uri": uri, "backend": "gcs", "endpoint": endpoint,
-                              "status": status, "request_id": request_id}
-    cls: type[StoreError]
     lowered = message.lower()
-    if status == 404:
-        cls = NotFoundError
-    elif status == 412:
-        cls = PreconditionError
-    elif status == 429 or _THROTTLE_REASONS.intersection(reasons):
-        cls = ThrottledError
-    elif status in (401, 403):
-        cls = PermissionDeniedError
-    elif status == 409:
-        cls = AlreadyExistsError if ("exist" in lowered or "conflict" in lowered) else StoreError
-    elif status == 408 or (status is not None and status >= 500) or \
-            bool(_TRANSIENT_REASONS.intersection(reasons)):
-        cls = ThrottledError if status == 503 else TransientError
-    elif status == 400 and ("checksum" in lowered or "crc32c" in lowered or "md5" in lowered):
+    cls = classify(status, reasons, _REASONS)
+    if cls is AlreadyExistsError and not ("exist" in lowered or "conflict" in lowered):
+        cls = StoreError  # a 409 that is not about existence (a concurrent metadata update)
+    elif cls is InvalidPathError and status == 400 and (
+            "checksum" in lowered or "crc32c" in lowered or "md5" in lowered):
         cls = IntegrityError
-    elif status in (400, 411, 413, 416) or _INVALID_REASONS.intersection(reasons):
-        cls = InvalidPathError
-    elif status in (405, 501):
-        cls = NotSupportedError
-    else:
-        cls = StoreError
-    err = cls(message, **fields)
-    retry_after = headers.get("retry-after") if headers is not None else None
-    if retry_after:
-        try:
-            err.retry_after = float(retry_after)  # type: ignore[attr-defined]
-        except ValueError:
-            pass
-    err.code = reasons[0] if reasons else (str(status) if status else "")  # type: ignore[attr-defined]
-    return err
+    return http_error(cls, message, status=status, headers=headers, op=op, uri=uri, backend="gcs",
+                      endpoint=endpoint, request_id=request_id,
+                      code=reasons[0] if reasons else (str(status) if status else None))
 
 
 def _short(message: str, limit: int = 600) -> str:
@@ -132,23 +109,10 @@ def translate(exc: BaseException, *, op: str, uri: str, endpoint: str) -> StoreE
         return PermissionDeniedError(f"refreshing Google credentials failed: {exc}", **fields)
     if isinstance(exc, auth_exc.TransportError):
         return TransientError(f"credential request failed talking to {where}: {exc}", **fields)
-    if isinstance(exc, (rexc.ConnectTimeout, rexc.ReadTimeout, rexc.Timeout)):
-        return StoreTimeoutError(f"timed out talking to {where}: {exc}", **fields)
-    if isinstance(exc, rexc.SSLError):
-        return StoreError(f"TLS failure talking to {where}: {exc} (REQUESTS_CA_BUNDLE?)", **fields)
-    if isinstance(exc, rexc.ConnectionError):
-        return TransientError(f"cannot connect to {where}: {exc}", **fields)
-    if isinstance(exc, (rexc.ChunkedEncodingError, rexc.ContentDecodingError)):
-        return TransientError(f"connection to {where} failed mid-body: {exc}", **fields)
     if isinstance(exc, rexc.InvalidURL):
         return InvalidPathError(f"invalid request URL: {exc}", **fields)
-    if tls_failure(exc):  # the lean path's (requests wraps its own in SSLError above)
-        return StoreError(f"TLS failure talking to {where}: {exc} (REQUESTS_CA_BUNDLE?)", **fields)
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        cls = StoreTimeoutError if isinstance(exc, TimeoutError) else TransientError
-        return cls(f"connection to {where} failed: {exc}", **fields)
-    if isinstance(exc, OSError):
-        return TransientError(f"I/O error talking to {where}: {exc}", **fields)
-    if type(exc).__module__.startswith(("urllib3", "http.client")):
-        return TransientError(f"connection to {where} failed: {exc}", **fields)
-    return StoreError(f"{type(exc).__name__}: {exc}", **fields)
+    # requests' transport failures, and the lean path's (socket, ssl, http.client).
+    return transport_error(exc, where=where, tls_hint=" (REQUESTS_CA_BUNDLE?)", tls=(rexc.SSLError,),
+                           timeouts=(rexc.Timeout,),
+                           transient=(rexc.ConnectionError, rexc.ChunkedEncodingError,
+                                      rexc.ContentDecodingError), **fields)

@@ -12,10 +12,11 @@ import attrs
 
 from s3dlio import hookimpl
 from s3dlio.config import setting
+from s3dlio.store.clients import max_connections_setting
 
 if TYPE_CHECKING:
     from s3dlio.config import ConfigSchema
-    from s3dlio.plugin.registry import BackendRegistry
+    from s3dlio.plugin.registry import BackendRegistry, ExportRegistry
 
 
 @attrs.define
@@ -38,10 +39,7 @@ class GcsSettings:
         "auto", env="S3DLIO_GCS_AUTH", choices=("auto", "adc", "anonymous"),
         help="auto = a key file if set, else anonymous for a custom endpoint, else ADC",
     )
-    max_connections: int = setting(
-        0, env="S3DLIO_GCS_MAX_CONNECTIONS", minimum=0, maximum=4096,
-        help="HTTP connection pool size per process and endpoint (0: max(64, 4 x CPUs))",
-    )
+    max_connections: int = max_connections_setting("S3DLIO_GCS_MAX_CONNECTIONS", per="process and endpoint")
     list_page_size: int = setting(
         1000, env="S3DLIO_GCS_LIST_PAGE_SIZE", minimum=1, maximum=5000,
         help="objects per list page",
@@ -78,4 +76,13 @@ def s3dlio_register_backends(registry: BackendRegistry) -> None:
             install_hint="pip install s3dlio-gcs",
             description="Google Cloud Storage and its emulators (gs://bucket/key, gcs://bucket/key)",
         )
+    )
+
+
+@hookimpl
+def s3dlio_register_exports(exports: ExportRegistry) -> None:
+    exports.names_from(
+        "s3dlio_gcs.configure",
+        "gcs_get_channel_count gcs_get_rapid_mode gcs_query_rapid_bucket gcs_set_channel_count "
+        "gcs_set_rapid_mode",
     )

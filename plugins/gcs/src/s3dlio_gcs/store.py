@@ -30,8 +30,8 @@ import builtins
 import contextlib
 import contextvars
 import hashlib
+import io
 import json
-import os
 import re
 import threading
 import time
@@ -39,10 +39,9 @@ import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 from urllib.parse import quote
 
-from s3dlio.bytesview import BytesView
 from s3dlio.errors import (
     AlreadyExistsError,
     IntegrityError,
@@ -51,13 +50,15 @@ from s3dlio.errors import (
     PreconditionError,
     StoreError,
 )
-from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds, format_rfc3339
-from s3dlio.store.network import NetworkStore
+from s3dlio.store import ListPage, ObjectMeta, UploadPart, epoch_seconds, format_rfc3339, server_side
+from s3dlio.store.clients import per_process
+from s3dlio.store.network import NetworkStore, OpenGet
 from s3dlio_gcs.client import ClientConfig, GcsClient, get_client
 from s3dlio_gcs.errors import from_status, translate
 from s3dlio_gcs.rest import LeanResponse
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
 
     from s3dlio.config import Settings
 
@@ -173,19 +174,25 @@ class _MultipartBody:
         return iter(self._parts)
 
 
+class _Clients(NamedTuple):
+    gc: GcsClient
+    """The process's client of this store's configuration (shared by its stores)."""
+    bucket: Any
+    """The SDK's bucket handle (``None`` at the account root)."""
+
+
 class GcsStore(NetworkStore):
     """Objects of one bucket (``gs://bucket/`` or ``gcs://bucket/``)."""
 
     backend: ClassVar[str] = "gcs"
     schemes: ClassVar[tuple[str, ...]] = ("gs", "gcs")
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.MULTIPART, Capability.GET_INTO, Capability.BUCKETS, Capability.SERVER_COPY,
-        Capability.CONDITIONAL_PUT,
-    })
     min_part_size: ClassVar[int] = 1 * MiB
+    _uri_form: ClassVar[str] = "gs://bucket/key"
     """Compose has no minimum component size; 1 MiB keeps the request count sane."""
     max_parts: ClassVar[int] = 10_000
-    _transient: ClassVar[tuple[str, ...]] = ("_client_cache", "_policy_cache")
+    _split_known_sizes: ClassVar[bool] = False
+    """A large GET keeps its first request: its generation pins the parts and its CRC-32C
+    checks the whole object."""
 
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
@@ -213,26 +220,16 @@ class GcsStore(NetworkStore):
         return self._cfg.endpoint
 
     # --------------------------------------------------------------- plumbing
-    @property
-    def _gc(self) -> GcsClient:
-        cached = self.__dict__.get("_client_cache")
-        pid = os.getpid()
-        if cached is None or cached[0] != pid:
-            try:
-                client = get_client(self._cfg)
-            except StoreError as exc:
-                if exc.uri is None:
-                    exc.uri = self.root
-                raise
-            bucket = client.client.bucket(self.bucket) if self.bucket else None
-            cached = self.__dict__["_client_cache"] = (pid, client, bucket)
-        client_: GcsClient = cached[1]
-        return client_
-
-    @property
-    def _bucket(self) -> Any:
-        self._gc  # noqa: B018 - builds the per-process cache
-        return self.__dict__["_client_cache"][2]
+    @per_process
+    def _conn(self) -> _Clients:
+        """This process's clients of the store."""
+        try:
+            client = get_client(self._cfg)
+        except StoreError as exc:
+            if exc.uri is None:
+                exc.uri = self.root
+            raise
+        return _Clients(client, client.client.bucket(self.bucket) if self.bucket else None)
 
     @property
     def _timeout(self) -> tuple[float, float]:
@@ -244,16 +241,7 @@ class GcsStore(NetworkStore):
     def _put_single(self, key: str, data: memoryview) -> None:
         self._upload_object("put", key, key, data)
 
-    def _need_bucket(self, op: str) -> None:
-        if not self.bucket:
-            raise InvalidPathError(f"this operation needs a bucket: {self.root}bucket/key", op=op,
-                                   uri=self.root, backend="gcs")
-
-    def _need_key(self, key: str, op: str) -> None:
-        self._need_bucket(op)
-        if not key:
-            raise InvalidPathError(f"this operation needs an object key: {self.root}key",
-                                   op=op, uri=self.uri(key), backend="gcs")
+    def _check_key(self, key: str, op: str) -> None:
         try:
             size = len(key.encode("utf-8"))
         except UnicodeEncodeError:
@@ -276,7 +264,7 @@ class GcsStore(NetworkStore):
         ``GCS_ENDPOINT_URL`` / ``STORAGE_EMULATOR_HOST`` set, ``host:port`` normalised to
         ``http://host:port``) when given, else ``https://storage.googleapis.com`` (or the
         SDK's ``API_ENDPOINT_OVERRIDE``)."""
-        return self._gc.api_base
+        return self._conn.gc.api_base
 
     def _media_url(self, key: str) -> str:
         return (f"{self._api_base()}/download/storage/v1/b/{quote(self.bucket, safe='')}"
@@ -317,7 +305,7 @@ class GcsStore(NetworkStore):
         headers = {"Accept-Encoding": "gzip"}
         if start is not None:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
-        gc = self._gc
+        gc = self._conn.gc
         resp: Any
         if gc.lean is not None:
             resp = gc.lean.request("GET", self._media_url(key), params, headers)
@@ -328,88 +316,30 @@ class GcsStore(NetworkStore):
             return resp
         raise self._http_error(resp, f"GET {key!r}", key, op)
 
-    def _read_body(self, resp: Any, mv: memoryview, key: str, *, partial: bool = False,
-                   op: str = "get") -> int:
-        """Fill ``mv`` from a streaming response; the attempt deadline is checked per slice.
+    def _checksum_of(self, data: memoryview) -> str | None:
+        return _b64_crc(_crc32c(data)) if self._gcs.verify_crc32c else None
 
-        A body read to its end hands its connection back to the pool: the lean path's
-        ``release``; on the session path, urllib3's ``release_conn`` when reading went past
-        urllib3 straight to http.client's ``readinto``.
-        """
-        if isinstance(resp, LeanResponse):
-            return self._read_response(resp.readinto, mv, key, release=resp.release, close=resp.close,
-                                       partial=partial, op=op)
-        raw = resp.raw
-        fp = getattr(raw, "_fp", None)
-        if fp is not None and hasattr(fp, "readinto"):
-            return self._read_response(fp.readinto, mv, key, release=raw.release_conn, close=resp.close,
-                                       partial=partial, op=op)
-        return self._read_response(raw.readinto, mv, key, release=resp.close, close=resp.close,
-                                   partial=partial, op=op)
+    def _open_get(self, key: str) -> OpenGet:
+        resp = self._open(key)
+        length = _content_length(resp)
+        crc = _header_crc32c(resp.headers)
+        if length is None:
+            # No Content-Length (chunked): one copy of the body, never split.
+            data = resp.content
+            return OpenGet(len(data), io.BytesIO(data).readinto, head=len(data), checksum=crc)
+        readinto, release, close = _body_reader(resp)
+        return OpenGet(length, readinto, release, close, pin=resp.headers.get("x-goog-generation"),
+                       checksum=crc)
 
-    def _check_crc(self, key: str, mv: memoryview, expected: str | None) -> None:
-        if not expected or not self._gcs.verify_crc32c:
-            return
-        got = _b64_crc(_crc32c(mv))
-        if got != expected:
-            raise IntegrityError(f"CRC-32C mismatch: object has {expected}, read data {got}",
-                                 op="get", uri=self.uri(key), backend="gcs", endpoint=self.endpoint)
-
-    def get(self, key: str) -> BytesView:
-        self._need_key(key, "get")
-        uri = self.uri(key)
-        threshold = self._core.range_threshold_mb * MiB if self._core.range_optimization else None
-        holder: list[Any] = []
-
-        def attempt() -> BytesView | None:
-            resp = self._open(key)
-            length = _content_length(resp)
-            if length is None:
-                # No Content-Length (chunked): one copy of the body.
-                data = resp.content
-                view, mv = BytesView.allocate(len(data), huge_pages=False)
-                mv[:] = data
-                self._check_crc(key, mv, _header_crc32c(resp.headers))
-                return view
-            if threshold is not None and length >= threshold:
-                holder[:] = [resp]
-                return None
-            view, mv = BytesView.allocate(length, huge_pages=False)
-            self._read_body(resp, mv, key)
-            self._check_crc(key, mv, _header_crc32c(resp.headers))
-            return view
-
-        result = self._call("get", key, attempt)
-        sizes = self._sizes
-        if result is not None:
-            sizes.put(uri, len(result))
-            return result
-        resp = holder[0]
-        length = int(resp.headers["Content-Length"])
-        sizes.put(uri, length)
-        return self._get_split(key, length, resp)
-
-    def _get_split(self, key: str, size: int, first: Any) -> BytesView:
-        """Concurrent ranged GETs into one buffer, pinned to the generation of ``first``,
-        the open response (part 0); the whole object's CRC-32C is checked."""
-        generation = first.headers.get("x-goog-generation")
-        view, mv = self._split_read(
-            key, size, lambda offset, part: self._range_into(key, offset, part, generation=generation),
-            first=lambda part: self._read_body(first, part, key, partial=True),
-            close_first=first.close)
-        self._check_crc(key, mv, _header_crc32c(first.headers))
-        return view
-
-    def _range_into(self, key: str, offset: int, buf: memoryview, *,
-                    generation: str | None = None) -> int:
+    def _range_into(self, key: str, offset: int, buf: memoryview, *, pin: str | None = None) -> int:
         length = len(buf)
         if length == 0:
             return 0
 
         def attempt() -> int:
             try:
-                resp = self._open(key, start=offset, end=offset + length - 1,
-                                  generation=generation, op="get_range")
+                resp = self._open(key, start=offset, end=offset + length - 1, generation=pin,
+                                  op="get_range")
             except StoreError as exc:
                 if exc.status == 416:
                     return 0  # offset at or past the end: nothing to read
@@ -423,20 +353,15 @@ class GcsStore(NetworkStore):
                 data = resp.content[:length]
                 buf[: len(data)] = data
                 return len(data)
-            got = min(got, length)
-            return self._read_body(resp, buf[:got], key, partial=resp.status_code == 200, op="get_range")
+            readinto, release, close = _body_reader(resp)
+            return self._read_response(readinto, buf[:min(got, length)], key, release=release,
+                                       close=close, partial=resp.status_code == 200, op="get_range")
 
         return self._call("get_range", key, attempt, nbytes=length)
 
-    def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
-        self._need_key(key, "get_range")
-        if offset < 0:
-            raise ValueError(f"get_range_into: offset must be >= 0 ({self.uri(key)})")
-        return self._range_into(key, offset, buf)
-
     def head(self, key: str) -> ObjectMeta:
         self._need_key(key, "stat")
-        bucket, timeout = self._bucket, self._timeout
+        bucket, timeout = self._conn.bucket, self._timeout
 
         def attempt() -> Any:
             blob = bucket.blob(key)
@@ -470,7 +395,7 @@ class GcsStore(NetworkStore):
         metadata part carries the CRC-32C (or MD5) of ``data``, which the server checks.
 
         A create-only upload (``ifGenerationMatch=0``) answered 412 after a retried
-        attempt is reconciled by a HEAD (RELIABILITY.md §2): same size and CRC-32C ⇒ our
+        attempt is reconciled by a HEAD (docs/backends/gcs.md, "How it works"): same size and CRC-32C ⇒ our
         own earlier attempt won.
         """
         if content_type and ("\r" in content_type or "\n" in content_type):
@@ -494,7 +419,7 @@ class GcsStore(NetworkStore):
 
         def attempt() -> dict[str, Any]:
             attempts[0] += 1
-            gc = self._gc
+            gc = self._conn.gc
             body = _MultipartBody(metadata, data)  # a fresh one per attempt (re-sendable)
             headers = {"Content-Type": body.content_type}
             resp: Any
@@ -597,7 +522,7 @@ class GcsStore(NetworkStore):
 
     def _compose(self, key: str, dest: str, sources: builtins.list[str], *,
                  create_only: bool = False, content_type: str | None = None) -> Any:
-        bucket, timeout = self._bucket, self._timeout
+        bucket, timeout = self._conn.bucket, self._timeout
         attempts = [0]
 
         def attempt() -> Any:
@@ -673,7 +598,7 @@ class GcsStore(NetworkStore):
 
     def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
         """Delete the temporaries of composite uploads older than ``older_than_s``."""
-        self._need_bucket("abort_incomplete_uploads")
+        self._need_container("abort_incomplete_uploads")
         cutoff = time.time() - older_than_s
         groups: dict[tuple[str, str], list[str]] = {}
         stale: set[tuple[str, str]] = set()
@@ -700,8 +625,8 @@ class GcsStore(NetworkStore):
     def _list_raw(self, prefix: str, *, recursive: bool) -> Iterator[tuple[builtins.list[Any],
                                                                          builtins.list[str]]]:
         """``(blobs, prefixes)`` per page, temporaries included; each page retried alone."""
-        self._need_bucket("list")
-        client, bucket, timeout = self._gc.client, self._bucket, self._timeout
+        self._need_container("list")
+        client, bucket, timeout = self._conn.gc.client, self._conn.bucket, self._timeout
         page_size = self._gcs.list_page_size
         delimiter = None if recursive else "/"
         token: str | None = None
@@ -738,7 +663,7 @@ class GcsStore(NetworkStore):
 
     # ---------------------------------------------------------------- deletes
     def _delete_one(self, key: str) -> None:
-        bucket, timeout = self._bucket, self._timeout
+        bucket, timeout = self._conn.bucket, self._timeout
         try:
             self._call("delete", key, lambda: bucket.delete_blob(key, retry=None, timeout=timeout))
         except NotFoundError:
@@ -787,11 +712,12 @@ class GcsStore(NetworkStore):
         return failures
 
     # ------------------------------------------------------------------ copy
+    @server_side  # objects.rewrite: no data through this process
     def copy(self, src_key: str, dst_key: str) -> None:
         """Server-side copy (``rewrite``, repeated until done for large objects)."""
         self._need_key(src_key, "copy")
         self._need_key(dst_key, "copy")
-        bucket, timeout = self._bucket, self._timeout
+        bucket, timeout = self._conn.bucket, self._timeout
         token: str | None = None
         total = 0
         while True:
@@ -808,15 +734,15 @@ class GcsStore(NetworkStore):
 
     # ------------------------------------------------------------- containers
     def _project(self, op: str) -> str:
-        project = self._gc.project
+        project = self._conn.gc.project
         if not project:
             raise StoreError("no Google Cloud project: set GOOGLE_CLOUD_PROJECT or [gcs] project",
                              op=op, uri=self.root, backend="gcs", endpoint=self.endpoint)
         return project
 
     def create_container(self, key: str = "") -> None:
-        self._need_bucket("create_bucket")
-        client, timeout = self._gc.client, self._timeout
+        self._need_container("create_bucket")
+        client, timeout = self._conn.gc.client, self._timeout
         project = self._project("create_bucket")
         try:
             self._call("create_bucket", "", lambda: client.create_bucket(
@@ -829,12 +755,12 @@ class GcsStore(NetworkStore):
             self.mkdir(key)
 
     def delete_container(self, key: str = "") -> None:
-        self._need_bucket("delete_bucket")
-        bucket, timeout = self._bucket, self._timeout
+        self._need_container("delete_bucket")
+        bucket, timeout = self._conn.bucket, self._timeout
         self._call("delete_bucket", "", lambda: bucket.delete(retry=None, timeout=timeout))
 
     def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
-        client, timeout = self._gc.client, self._timeout
+        client, timeout = self._conn.gc.client, self._timeout
         project = self._project("list_buckets")
         scheme = self.root.split("://", 1)[0]
 
@@ -846,6 +772,20 @@ class GcsStore(NetworkStore):
             out.append({"name": b.name, "uri": f"{scheme}://{b.name}/",
                         "creation_date": format_rfc3339(epoch_seconds(b.time_created))})
         return out
+
+
+def _body_reader(resp: Any) -> tuple[Callable[[memoryview], int | None], Callable[[], object],
+                                      Callable[[], object]]:
+    """``(readinto, release, close)`` of a streaming response. A body read to its end hands
+    its connection back to the pool: the lean path's ``release``; on the session path,
+    urllib3's ``release_conn`` when reading goes past urllib3 straight to http.client."""
+    if isinstance(resp, LeanResponse):
+        return resp.readinto, resp.release, resp.close
+    raw = resp.raw
+    fp = getattr(raw, "_fp", None)
+    if fp is not None and hasattr(fp, "readinto"):
+        return fp.readinto, raw.release_conn, resp.close
+    return raw.readinto, resp.close, resp.close
 
 
 def _content_length(resp: Any) -> int | None:

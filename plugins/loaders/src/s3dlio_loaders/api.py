@@ -1,4 +1,4 @@
-"""Names ``s3dlio`` serves from this plugin (API.md §8, §9, §14)."""
+"""Names ``s3dlio`` serves from this plugin (docs/loaders/formats.md, with the original's ``Py*`` names)."""
 
 from __future__ import annotations
 

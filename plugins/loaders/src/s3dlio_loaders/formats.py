@@ -1,4 +1,4 @@
-"""Formats (API.md §8): raw, npy, npz, tfrecord (DALI-compatible index), hdf5, parquet.
+"""Formats (docs/loaders/formats.md): raw, npy, npz, tfrecord (DALI-compatible index), hdf5, parquet.
 
 Each format is a small object with ``name``, ``extensions`` and ``decode(data)``;
 the plugin registers them through ``s3dlio_register_formats`` (factory
@@ -113,9 +113,9 @@ _BY_NAME = {f.name: f for f in (RAW, NPY, NPZ, TFRECORD, HDF5, PARQUET)}
 def extensions_of(name: str) -> tuple[str, ...]:
     """File extensions of format ``name`` (registry first, then the built-in table)."""
     try:
-        from s3dlio.plugin.runtime import runtime
+        from s3dlio_loaders.hookspecs import formats
 
-        spec = runtime().host.formats.get(name)
+        spec = formats().get(name)
     except KeyError:
         spec = None
     if spec is not None:

@@ -1,4 +1,4 @@
-"""JAX and TensorFlow adapters (API.md §9): numpy ``uint8`` arrays and a ``tf.data.Dataset``.
+"""JAX and TensorFlow adapters: numpy ``uint8`` arrays, ``tf.data.Dataset`` (docs/loaders/jax-tensorflow.md).
 
 ``JaxIterable`` needs only numpy (JAX consumes numpy arrays; ``jax.device_put`` them
 as needed). ``make_tf_dataset`` imports TensorFlow on call.

@@ -510,7 +510,7 @@ class AsyncBatchIterator:
 
 
 class AsyncDataLoader:
-    """Loader over a :class:`Dataset` (or a URI): see API.md §9.
+    """Loader over a :class:`Dataset` (or a URI): see docs/loaders/formats.md ("Loaders").
 
     ``for`` yields ``BytesView`` per object, ``async for`` yields batches,
     ``items()`` yields :class:`ObjectItem` and has ``collect_batch(n)``. Each pass

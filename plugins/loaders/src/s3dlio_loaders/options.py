@@ -19,7 +19,7 @@ __all__ = ["DEFAULTS", "LoaderOptions", "normalize"]
 
 _MiB = 1 << 20
 
-#: Every option a loader understands and its default (API.md §9).
+#: Every option a loader understands and its default (docs/loaders/formats.md, "Loaders").
 DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
     "drop_last": False,

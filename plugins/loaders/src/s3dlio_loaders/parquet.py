@@ -1,4 +1,4 @@
-"""Parquet row groups from any backend (API.md §9, "Parquet"); needs ``pyarrow``.
+"""Parquet row groups from any backend (docs/loaders/formats.md, "Parquet"); needs ``pyarrow``.
 
 One footer read per file per process: footers are parsed once and kept in a
 process-wide cache shared by every loader, dataset and function here, so epoch 2

@@ -1,4 +1,4 @@
-"""PyTorch adapter: ``ObjectStoreIterableDataset`` and ``ObjectStoreMapDataset`` (API.md §9).
+"""PyTorch adapter: ``ObjectStoreIterableDataset`` and ``ObjectStoreMapDataset`` (docs/loaders/pytorch.md).
 
 Items are 1-D ``uint8`` tensors made with ``torch.frombuffer`` over the loader's
 ``BytesView`` (zero-copy), ``bytes`` or a seekable reader. The iterable dataset is

@@ -1,4 +1,4 @@
-"""``oplog analyze``: per op and size bucket statistics, polarWarp style (OPLOG.md §9).
+"""``oplog analyze``: per op and size bucket statistics, polarWarp style (docs/cli.md, ``oplog analyze``).
 
 :func:`analyze_oplogs` returns one dict per table row; :func:`analyze_report` also returns
 the header block (files, rows, span, clients, endpoints, dropped, top errors).

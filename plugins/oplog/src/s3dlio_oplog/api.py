@@ -1,4 +1,4 @@
-"""Public op-log functions served as ``s3dlio.init_op_log`` & co. (API.md §10, OPLOG.md §5).
+"""Public op-log functions served as ``s3dlio.init_op_log`` & co. (docs/oplog.md: "From Python", "Writing").
 
 One log is active per process at most. :func:`init_op_log` opens the sink (failing with
 :class:`~s3dlio.errors.ConfigError` when the path is unwritable), starts the writer thread
@@ -141,9 +141,9 @@ def _sink_factory(name: str, *, registry: bool = True) -> Any:
     runtime's own composition it must not be re-entered)."""
     if registry:
         try:
-            from s3dlio.plugin.runtime import runtime
+            from s3dlio_oplog.hookspecs import sinks as registered_sinks
 
-            sinks_registry = runtime().host.oplog_sinks
+            sinks_registry = registered_sinks()
         except S3dlioError as exc:
             warnings.warn(f"op-log sink registry unavailable, using built-in sinks: {exc}",
                           stacklevel=3)

@@ -1,16 +1,33 @@
-"""``s3-cli oplog analyze|merge|replay`` (OPLOG.md §8–10)."""
+"""``s3-cli oplog analyze|merge|replay`` (docs/oplog.md; flags: docs/cli.md)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["OplogCommand", "parse_duration"]
+__all__ = ["OplogCommand", "op_log_session", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _UNIT = {None: 1.0, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@contextlib.contextmanager
+def op_log_session(path: str) -> Iterator[None]:
+    """``s3-cli --op-log FILE``: record the command's operations; flushed when it ends.
+
+    A log that cannot be flushed raises on exit, which fails the run.
+    """
+    from s3dlio_oplog import api
+
+    api.init_op_log(path)
+    try:
+        yield
+    finally:
+        api.finalize_op_log()
 
 
 def parse_duration(text: str) -> float:
@@ -44,9 +61,9 @@ def _size(text: str) -> int:
 def _parents() -> list[argparse.ArgumentParser]:
     """The global flags, so ``--json``/``--op-log`` also work after the action."""
     try:
-        from s3dlio.cli.main import _global_parser
+        from s3dlio.cli.main import global_parser
 
-        return [_global_parser()]
+        return [global_parser()]
     except Exception:  # an older core: the flags work before the action only
         return []
 

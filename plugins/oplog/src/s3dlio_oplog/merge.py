@@ -1,4 +1,4 @@
-"""``oplog merge``: several logs → one file sorted by start, ``idx`` renumbered (OPLOG.md §8).
+"""``oplog merge``: several logs → one file sorted by start, ``idx`` renumbered (docs/oplog.md).
 
 Inputs may be ours, warp's or the original s3dlio's (the reader normalises op aliases and
 remaps 64-bit thread ids), so one input is a repair/convert. The output goes through the

@@ -8,16 +8,18 @@ import attrs
 
 from s3dlio import hookimpl
 from s3dlio.config import setting
+from s3dlio.plugin.hookspecs import addhooks_from
 
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema, Settings
-    from s3dlio.plugin.registry import NamedRegistry, OplogSinkSpec
+    from s3dlio.plugin.registry import ExportRegistry, NamedRegistry
+    from s3dlio_oplog.hookspecs import OplogSinkSpec
 
 
 @attrs.define
 class OplogSettings:
-    """Section ``[oplog]`` (OPLOG.md §5)."""
+    """Section ``[oplog]`` (docs/configuration.md)."""
 
     file: str = setting(
         "", env="S3DLIO_OPLOG_FILE",
@@ -69,9 +71,21 @@ def s3dlio_add_config(schema: ConfigSchema) -> None:
     schema.add_section("oplog", OplogSettings)
 
 
+s3dlio_addhooks = addhooks_from("s3dlio_oplog.hookspecs")
+"""The plugin's own hooks (``s3dlio_oplog.hookspecs``), declared as it registers."""
+
+
+@hookimpl
+def s3dlio_register_exports(exports: ExportRegistry) -> None:
+    exports.names_from(
+        "s3dlio_oplog.api",
+        "init_op_log finalize_op_log is_op_log_active set_op_log_client_id op_log_stats",
+    )
+
+
 @hookimpl
 def s3dlio_register_oplog_sinks(registry: NamedRegistry[OplogSinkSpec]) -> None:
-    from s3dlio.plugin.registry import OplogSinkSpec
+    from s3dlio_oplog.hookspecs import OplogSinkSpec
 
     registry.register(OplogSinkSpec(
         name="tsv-zstd", factory="s3dlio_oplog.sinks:TsvZstdSink",
@@ -85,11 +99,15 @@ def s3dlio_register_oplog_sinks(registry: NamedRegistry[OplogSinkSpec]) -> None:
 
 @hookimpl
 def s3dlio_register_commands(cli: CommandRegistry) -> None:
-    from s3dlio.cli.registry import CommandSpec
+    from s3dlio.cli.registry import CommandSpec, GlobalOption
 
     cli.register(CommandSpec(
         name="oplog", factory="s3dlio_oplog.cli:OplogCommand",
         help="analyze, merge or replay op-logs",
+    ))
+    cli.add_global_option(GlobalOption(
+        "--op-log", "op_log", metavar="FILE", session="s3dlio_oplog.cli:op_log_session",
+        help="record every operation of the command to FILE (warp-compatible op-log)",
     ))
 
 

@@ -1,4 +1,4 @@
-"""Reading op-logs: ours, warp's and the original s3dlio's (OPLOG.md §7).
+"""Reading op-logs: ours, warp's and the original s3dlio's (docs/oplog.md, "File format": reading).
 
 * zstd (independent frames) or plain text, sniffed by magic; a torn last frame (a killed
   writer) is tolerated with a warning: every row of the complete frames is returned.

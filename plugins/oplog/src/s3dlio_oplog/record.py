@@ -1,7 +1,7 @@
 """The op-log row (:class:`OpRecord`), the column headers, warp's escaping and RFC 3339 times.
 
 Everything here is pure formatting/parsing shared by the sinks, the reader and the tools
-(OPLOG.md §2, §4). Nothing runs on the I/O hot path.
+(docs/oplog.md, "File format"). Nothing runs on the I/O hot path.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ BASE_COLUMNS: tuple[str, ...] = (
     "idx", "thread", "op", "client_id", "n_objects", "bytes", "endpoint", "file", "error",
     "start", "first_byte", "end", "duration_ns",
 )
-"""The 13 base columns, in order (OPLOG.md §2)."""
+"""The 13 base columns, in order (docs/oplog.md, "File format")."""
 
 EXTENDED_COLUMNS: tuple[str, ...] = (
     "idx", "thread", "op", "client_id", "n_objects", "bytes", "endpoint", "file", "error",
@@ -42,7 +42,7 @@ EXTENDED_COLUMNS: tuple[str, ...] = (
 KNOWN_OPS: frozenset[str] = frozenset(
     {"GET", "PUT", "STAT", "LIST", "DELETE", "COPY", "MKDIR", "CREATE_CONTAINER", "DELETE_CONTAINER"}
 )
-"""Op names this project writes (OPLOG.md §3)."""
+"""Op names this project writes (docs/oplog.md, "File format")."""
 
 DATA_OPS: frozenset[str] = frozenset({"GET", "PUT"})
 """Ops whose rows are grouped by size bucket; every other op is a metadata op."""
@@ -53,7 +53,7 @@ OP_ALIASES: dict[str, str] = {
     "DELETE_BATCH": "DELETE",
     "DELETE_PREFIX": "DELETE",
 }
-"""Names other writers (the original s3dlio) use, mapped to ours (OPLOG.md §7)."""
+"""Names other writers (the original s3dlio) use, mapped to ours (docs/oplog.md, "File format": reading)."""
 
 
 class OpRecord(NamedTuple):
@@ -117,7 +117,7 @@ def format_error(exc: BaseException | str) -> tuple[str, bool]:
     else:
         text = exc
     try:
-        from s3dlio.log import redact
+        from s3dlio.redaction import redact
 
         text = redact(text)
     except Exception:  # a failed redaction must not break recording, nor leak the message

@@ -1,4 +1,4 @@
-"""The hot path: lanes and the bounded queue (OPLOG.md §2 ``thread``, §5 Record/Queue).
+"""The hot path: lanes and the bounded queue (docs/oplog.md: the ``thread`` column, "Writing").
 
 :class:`OpLogRecorder` implements core's :class:`s3dlio.store.recording.Recorder` protocol.
 ``start()`` takes a lane and two clock readings; ``finish()`` takes the end reading

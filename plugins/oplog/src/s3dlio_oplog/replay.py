@@ -1,4 +1,4 @@
-"""``oplog replay``: re-issue a recorded run against any backend, timing-faithfully (OPLOG.md §10).
+"""``oplog replay``: re-issue a recorded run against any backend, timing-faithfully (docs/oplog.md).
 
 Rows are sorted by ``start`` and scheduled at ``T0 + (start_i − start_0) / speed``. In
 ``open`` mode each request is issued at its time regardless of completions (at most

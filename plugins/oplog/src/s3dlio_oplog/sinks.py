@@ -9,7 +9,7 @@ A sink is created by its factory ``factory(path, *, extended, level)`` (register
   flushes it to the OS, so a killed process leaves every earlier frame readable;
 * ``close(dropped=N)`` flushes, adds the ``# dropped=N`` trailer when ``N > 0`` and closes.
 
-``tsv-zstd`` is warp's format (OPLOG.md §1–4); ``jsonl`` writes one JSON object per row
+``tsv-zstd`` is warp's format (docs/oplog.md, "File format"); ``jsonl`` writes one JSON object per row
 (zstd frames when the path ends in ``.zst``, plain text otherwise).
 """
 

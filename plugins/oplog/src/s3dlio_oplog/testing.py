@@ -1,4 +1,4 @@
-"""Checks for op-log files: warp's reader rules (OPLOG.md §6) and our own row rules (§11.2).
+"""Checks for op-log files: warp's reader rules and our own row rules (docs/oplog.md, "File format").
 
 :func:`check_warp_readable` re-implements what MinIO warp's ``OperationsFromCSV`` does with
 a file — zstd decoder on the whole input, Go ``encoding/csv`` with TAB and ``#``

@@ -1,6 +1,6 @@
 """The writer thread: drains the recorder's queue, numbers rows, hands them to the sink,
 and cuts a zstd frame at ``WBUFCAP`` bytes or ``FLUSH_SECS`` after the previous frame
-(OPLOG.md §5 Writer thread / Frames / Errors)."""
+(docs/oplog.md, "Writing")."""
 
 from __future__ import annotations
 

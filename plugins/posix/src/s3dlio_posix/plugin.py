@@ -38,6 +38,7 @@ def s3dlio_register_backends(registry: BackendRegistry) -> None:
             name="posix",
             schemes=("file",),
             factory="s3dlio_posix.store:PosixStore",
+            local_paths=True,
             install_hint="pip install s3dlio-posix",
             description="local and network filesystems (file:///abs/path)",
         )

@@ -22,13 +22,14 @@ from s3dlio.bytesview import BytesView
 from s3dlio.engines.pool import cpu_count
 from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import (
+    AlreadyExistsError,
     IntegrityError,
     InvalidPathError,
     NotFoundError,
     StoreError,
     translate_os_error,
 )
-from s3dlio.store import Capability, ListPage, ObjectMeta, ObjectStore
+from s3dlio.store import ListPage, ObjectMeta, ObjectStore, server_side
 from s3dlio.store.localfs import atomic_write, is_temp_name
 
 if TYPE_CHECKING:
@@ -53,9 +54,6 @@ class PosixStore(ObjectStore):
     schemes: ClassVar[tuple[str, ...]] = ("file",)
     fast_local_items: ClassVar[bool] = True
     """Page-cache reads and small writes take microseconds: see the batch engine."""
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.GET_INTO, Capability.BUCKETS, Capability.CONDITIONAL_PUT}
-    )
 
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
@@ -177,6 +175,17 @@ class PosixStore(ObjectStore):
         atomic_write("/" + key, data, op="put", uri=self.uri(key), backend=self.backend,
                      fsync=self._fsync)
 
+    def put_if_absent(self, key: str, data: memoryview) -> bool:
+        """Create-only write: the temp file is published with ``link(2)``, which refuses an
+        existing name (``Capability.CONDITIONAL_PUT``); ``False`` if ``key`` existed."""
+        self._need_object_key(key, "put")
+        try:
+            atomic_write("/" + key, data, op="put", uri=self.uri(key), backend=self.backend,
+                         fsync=self._fsync, exclusive=True)
+        except AlreadyExistsError:
+            return False
+        return True
+
     def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
         self._need_object_key(key, "put")
         views = (memoryview(c).cast("B") for c in chunks)
@@ -190,6 +199,7 @@ class PosixStore(ObjectStore):
     def get_to_file(self, key: str, path: str) -> int:
         return self._copy_local("/" + key, path, op="download", uri=self.uri(key))
 
+    @server_side  # sendfile(2): the kernel copies, no data enters this process
     def copy(self, src_key: str, dst_key: str) -> None:
         self._need_object_key(dst_key, "copy")
         self._copy_local("/" + src_key, "/" + dst_key, op="copy", uri=self.uri(src_key))

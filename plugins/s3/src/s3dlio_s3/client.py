@@ -9,17 +9,17 @@
 * Credentials come from the standard chain (env, profile, web identity, container,
   instance metadata) with the metadata probe bounded, so a local endpoint with no
   metadata service never hangs. ``anonymous`` sends unsigned requests.
-* Clients are cached by ``(pid, settings)``: a forked child builds its own.
+* Sessions are cached per process and credential environment, clients per store and
+  process (:mod:`s3dlio.store.clients`): a forked child builds its own.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from s3dlio.engines.pool import cpu_count
+from s3dlio.store.clients import ProcessCache, ProcessLock, pool_size
 
 if TYPE_CHECKING:
     from s3dlio.store.retry import RetrySettings
@@ -30,8 +30,9 @@ __all__ = ["ClientConfig", "make_client", "make_rest"]
 
 DEFAULT_REGION = "us-east-1"
 
-_lock = threading.Lock()
-_sessions: dict[tuple[Any, ...], Any] = {}
+_create_lock = ProcessLock()
+"""botocore sessions are not thread-safe while creating clients."""
+_sessions: ProcessCache[Any] = ProcessCache()
 _insecure_warned = False
 
 
@@ -59,23 +60,19 @@ def _session(profile: str, s3: S3Settings) -> Any:
     # A botocore session resolves credentials once and keeps them (refreshing the
     # temporary ones itself); a changed credential environment (configure_s3, tests,
     # a notebook switching accounts) needs a new session.
-    key = (os.getpid(), profile, *(os.environ.get(name) for name in _CREDENTIAL_ENV))
-    session = _sessions.get(key)
-    if session is None:
-        with _lock:
-            session = _sessions.get(key)
-            if session is None:
-                import botocore.session
+    def build() -> Any:
+        import botocore.session
 
-                session = botocore.session.get_session()
-                if profile:
-                    session.set_config_variable("profile", profile)
-                # Bound the instance-metadata probe (RELIABILITY.md: listing a local
-                # endpoint on a laptop must not hang on 169.254.169.254).
-                session.set_config_variable("metadata_service_timeout", s3.metadata_timeout_secs)
-                session.set_config_variable("metadata_service_num_attempts", s3.metadata_attempts)
-                _sessions[key] = session
-    return session
+        session = botocore.session.get_session()
+        if profile:
+            session.set_config_variable("profile", profile)
+        # Bound the instance-metadata probe (docs/backends/s3.md: listing a local endpoint on a
+        # laptop must not hang on 169.254.169.254).
+        session.set_config_variable("metadata_service_timeout", s3.metadata_timeout_secs)
+        session.set_config_variable("metadata_service_num_attempts", s3.metadata_attempts)
+        return session
+
+    return _sessions.get((profile, *(os.environ.get(name) for name in _CREDENTIAL_ENV)), build)
 
 
 def make_client(cfg: ClientConfig) -> Any:
@@ -98,7 +95,7 @@ def make_client(cfg: ClientConfig) -> Any:
         retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=cfg.retry.connect_timeout_secs,
         read_timeout=cfg.retry.read_timeout_secs,
-        max_pool_connections=s3.max_connections or max(64, 4 * cpu_count()),
+        max_pool_connections=pool_size(s3.max_connections),
         tcp_keepalive=True,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
@@ -119,7 +116,7 @@ def make_client(cfg: ClientConfig) -> Any:
     elif s3.ca_bundle:
         verify = s3.ca_bundle
     session = _session(s3.profile, s3)
-    with _lock:  # botocore sessions are not thread-safe while creating clients
+    with _create_lock:
         return session.create_client(
             "s3", endpoint_url=cfg.endpoint_url, config=config, verify=verify,
         )
@@ -157,13 +154,4 @@ def make_rest(cfg: ClientConfig, client: Any, bucket: str) -> S3Rest | None:
     return S3Rest(endpoint, bucket, str(client.meta.region_name or cfg.region), path_style=style == "path",
                   credentials=credentials, unsigned_payload=s3.unsigned_payload,
                   connect_timeout=cfg.retry.connect_timeout_secs, read_timeout=cfg.retry.read_timeout_secs,
-                  max_idle=s3.max_connections or max(64, 4 * cpu_count()), verify=verify)
-
-
-def _after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
-    _sessions.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork)
+                  max_idle=pool_size(s3.max_connections), verify=verify)

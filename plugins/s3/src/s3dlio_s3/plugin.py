@@ -12,10 +12,12 @@ import attrs
 
 from s3dlio import hookimpl
 from s3dlio.config import setting
+from s3dlio.store.clients import max_connections_setting
 
 if TYPE_CHECKING:
+    from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema
-    from s3dlio.plugin.registry import BackendRegistry
+    from s3dlio.plugin.registry import BackendRegistry, ExportRegistry
 
 
 @attrs.define
@@ -43,10 +45,7 @@ class S3Settings:
         help="send unsigned requests (public buckets); no credential lookup",
     )
     profile: str = setting("", env="AWS_PROFILE", help="credentials profile name")
-    max_connections: int = setting(
-        0, env="S3DLIO_S3_MAX_CONNECTIONS", minimum=0, maximum=4096,
-        help="HTTP connection pool size per store (0: max(64, 4 x CPUs))",
-    )
+    max_connections: int = max_connections_setting("S3DLIO_S3_MAX_CONNECTIONS", per="store")
     metadata_timeout_secs: float = setting(
         1.0, env="AWS_METADATA_SERVICE_TIMEOUT", kind=float, minimum=0.05, maximum=60,
         help="bound on each instance-metadata credential probe (s)",
@@ -90,7 +89,34 @@ def s3dlio_register_backends(registry: BackendRegistry) -> None:
             name="s3",
             schemes=("s3",),
             factory="s3dlio_s3.store:S3Store",
+            serves_bare_buckets=True,
+            endpoint_in_root=True,
             install_hint="pip install s3dlio-s3",
             description="AWS S3 and S3-compatible servers (s3://bucket/key, s3://host:port/bucket/key)",
         )
     )
+
+
+@hookimpl
+def s3dlio_register_exports(exports: ExportRegistry) -> None:
+    exports.names_from("s3dlio_s3.configure", "configure_s3 parse_s3_uri_full")
+
+
+@hookimpl
+def s3dlio_register_commands(cli: CommandRegistry) -> None:
+    from s3dlio.cli.registry import GlobalOption
+
+    # The AWS CLI's flags, exported to the variables boto3 and [s3] read.
+    for option in (
+        GlobalOption(("--endpoint-url", "--endpoint"), "endpoint_url", metavar="URL",
+                     env="AWS_ENDPOINT_URL", help="S3 endpoint (sets AWS_ENDPOINT_URL)"),
+        GlobalOption("--region", "region", env=("AWS_DEFAULT_REGION", "AWS_REGION"),
+                     help="S3 region (sets AWS_DEFAULT_REGION and AWS_REGION)"),
+        GlobalOption("--profile", "profile", env="AWS_PROFILE",
+                     help="AWS credentials profile (sets AWS_PROFILE)"),
+        GlobalOption("--ca-bundle", "ca_bundle", metavar="FILE", env="AWS_CA_BUNDLE",
+                     help="CA certificates for S3 TLS (sets AWS_CA_BUNDLE)"),
+        GlobalOption("--insecure", "insecure", flag=True, env="S3DLIO_S3_INSECURE",
+                     help="do not verify S3 TLS certificates (warns; sets S3DLIO_S3_INSECURE)"),
+    ):
+        cli.add_global_option(option)

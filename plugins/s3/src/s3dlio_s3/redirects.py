@@ -3,7 +3,7 @@
 botocore never follows redirects itself (urllib3 is called with ``Retry(False)``),
 so the answer reaches its ``needs-retry`` event; this handler — the same
 mechanism botocore's own region redirector uses — rewrites the request URL and
-asks for an immediate re-send, under RELIABILITY.md §7's rules:
+asks for an immediate re-send, under these rules (docs/backends/s3.md, "Redirects"):
 
 * at most ``max_hops`` hops; a URL seen before is a loop; both fail listing the hops;
 * only http/https locations; https → http is refused on every hop;

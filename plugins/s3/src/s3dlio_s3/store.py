@@ -17,23 +17,26 @@ from __future__ import annotations
 
 import base64
 import builtins
-import os
+import hashlib
 import re
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
-from s3dlio.api.configure import is_endpoint_segment
-from s3dlio.bytesview import BytesView
 from s3dlio.errors import (
+    AlreadyExistsError,
     IntegrityError,
     InvalidPathError,
     NotFoundError,
+    PreconditionError,
     StoreError,
 )
-from s3dlio.store import Capability, ListPage, ObjectMeta, UploadPart, epoch_seconds
-from s3dlio.store.network import NetworkStore
+from s3dlio.store import ListPage, ObjectMeta, UploadPart, epoch_seconds, server_side
+from s3dlio.store.capabilities import create_only, put_if_absent_by_put
+from s3dlio.store.clients import per_process
+from s3dlio.store.multi_endpoint import is_endpoint_segment
+from s3dlio.store.network import NetworkStore, OpenGet
 from s3dlio_s3.client import DEFAULT_REGION, ClientConfig, make_client, make_rest
 from s3dlio_s3.errors import translate
 
@@ -92,17 +95,21 @@ def _crc32c_b64(data: memoryview) -> str:
     return base64.b64encode(crc32c.crc32c(data).to_bytes(4, "big")).decode("ascii")
 
 
+class _Clients(NamedTuple):
+    client: Any
+    """The botocore client (every request but the data path's)."""
+    rest: S3Rest | None
+    """The lean GetObject / PutObject / UploadPart client, if usable for this store."""
+
+
 class S3Store(NetworkStore):
     """Objects of one bucket (``s3://bucket/`` or ``s3://host:port/bucket/``)."""
 
     backend: ClassVar[str] = "s3"
     schemes: ClassVar[tuple[str, ...]] = ("s3",)
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.MULTIPART, Capability.GET_INTO, Capability.BUCKETS, Capability.SERVER_COPY,
-    })
     min_part_size: ClassVar[int] = 5 * MiB
+    _uri_form: ClassVar[str] = "s3://bucket/key"
     max_parts: ClassVar[int] = 10_000
-    _transient: ClassVar[tuple[str, ...]] = ("_client_cache", "_policy_cache")
 
     def __init__(self, root: str, settings: Settings) -> None:
         super().__init__(root, settings)
@@ -151,50 +158,28 @@ class S3Store(NetworkStore):
         return f"https://s3.{self._s3.region or DEFAULT_REGION}.amazonaws.com"
 
     # --------------------------------------------------------------- plumbing
-    @property
-    def _client(self) -> Any:
-        return self._clients()[0]
+    @per_process
+    def _conn(self) -> _Clients:
+        """This process's clients of the store."""
+        client = make_client(self._cfg)
+        if self._s3.follow_redirects or self._endpoint_url:
+            from s3dlio_s3.redirects import disable_region_redirector
 
-    @property
-    def _rest(self) -> S3Rest | None:
-        """The lean GetObject / PutObject / UploadPart client, if usable for this store."""
-        return self._clients()[1]
+            disable_region_redirector(client)
+        if self._s3.follow_redirects:
+            from s3dlio_s3.redirects import install_redirects
 
-    def _clients(self) -> tuple[Any, S3Rest | None]:
-        cached = self.__dict__.get("_client_cache")
-        pid = os.getpid()
-        if cached is None or cached[0] != pid:
-            client = make_client(self._cfg)
-            if self._s3.follow_redirects or self._endpoint_url:
-                from s3dlio_s3.redirects import disable_region_redirector
-
-                disable_region_redirector(client)
-            if self._s3.follow_redirects:
-                from s3dlio_s3.redirects import install_redirects
-
-                install_redirects(client, max_hops=self._s3.redirect_max)
-            rest = make_rest(self._cfg, client, self.bucket)
-            cached = self.__dict__["_client_cache"] = (pid, client, rest)
-        return cached[1], cached[2]
+            install_redirects(client, max_hops=self._s3.redirect_max)
+        return _Clients(client, make_rest(self._cfg, client, self.bucket))
 
     def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
         return translate(exc, op=op, uri=self.uri(key), endpoint=self.endpoint)
 
-    def _need_bucket(self, op: str) -> None:
-        if not self.bucket:
-            raise InvalidPathError("an s3:// URI needs a bucket: s3://bucket/key", op=op,
-                                   uri=self.root, backend="s3")
-
-    def _need_key(self, key: str, op: str) -> None:
-        self._need_bucket(op)
-        if not key:
-            raise InvalidPathError("this operation needs an object key: s3://bucket/key",
-                                   op=op, uri=self.uri(key), backend="s3")
-        if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-            raise InvalidPathError(
-                f"key is {len(key.encode('utf-8', 'surrogatepass'))} bytes; S3 allows at most "
-                f"{MAX_KEY_BYTES}", op=op, uri=self.uri(key[:64]) + "…", backend="s3",
-            )
+    def _check_key(self, key: str, op: str) -> None:
+        size = len(key.encode("utf-8", "surrogatepass"))
+        if size > MAX_KEY_BYTES:
+            raise InvalidPathError(f"key is {size} bytes; S3 allows at most {MAX_KEY_BYTES}", op=op,
+                                   uri=self.uri(key[:64]) + "…", backend="s3")
 
     def _body(self, data: memoryview) -> Any:
         """The request body for ``data``: the memory itself, or a rewindable view of it
@@ -227,99 +212,32 @@ class S3Store(NetworkStore):
             raise
 
     # ------------------------------------------------------------------ reads
-    def get(self, key: str) -> BytesView:
-        self._need_key(key, "get")
-        uri = self.uri(key)
-        threshold = self._core.range_threshold_mb * MiB if self._core.range_optimization else None
-        sizes = self._sizes
-        known = sizes.get(uri) if threshold is not None else None
-        if known is not None and threshold is not None and known >= threshold:
-            return self._get_split(key, known, None)
-        client, bucket = self._client, self.bucket
-        rest = self._rest
-        holder: list[Any] = []
+    def _open_get(self, key: str) -> OpenGet:
+        client, rest = self._conn
+        if rest is not None:
+            resp = rest.get(key)
+            return OpenGet(_rest_length(resp, self.uri(key)), resp.readinto, resp.release, resp.close,
+                           pin=resp.headers.get("ETag"))
+        got = client.get_object(Bucket=self.bucket, Key=key)
+        body = got["Body"]
+        readinto, release = _body_reader(body)
+        return OpenGet(int(got["ContentLength"]), readinto, release, body.close, pin=got.get("ETag"))
 
-        def attempt() -> BytesView | None:
-            if rest is not None:
-                first = rest.get(key)
-                length = _rest_length(first, self.uri(key))
-                if threshold is not None and length >= threshold:
-                    holder[:] = [first]
-                    return None
-                view, mv = BytesView.allocate(length, huge_pages=False)
-                self._read_rest(first, mv, key)
-                return view
-            resp = client.get_object(Bucket=bucket, Key=key)
-            length = int(resp["ContentLength"])
-            if threshold is not None and length >= threshold:
-                holder[:] = [resp]
-                return None
-            view, mv = BytesView.allocate(length, huge_pages=False)
-            self._read_body(resp["Body"], mv, key)
-            return view
-
-        result = self._call("get", key, attempt)
-        if result is not None:
-            sizes.put(uri, len(result))
-            return result
-        resp = holder[0]
-        length = _rest_length(resp, uri) if rest is not None else int(resp["ContentLength"])
-        sizes.put(uri, length)
-        return self._get_split(key, length, resp)
-
-    def _get_split(self, key: str, size: int, first: Any | None) -> BytesView:
-        """Concurrent ranged GETs into one buffer, pinned to the ETag of ``first``, the open
-        response that told the size (part 0): a REST response or a botocore GetObject result."""
-        read_first: Callable[[memoryview], int] | None = None
-        close_first: Callable[[], object] | None = None
-        etag = None
-        if first is not None and not isinstance(first, dict):
-            rest_first: RestResponse = first
-            etag = rest_first.headers.get("ETag")
-            read_first = lambda part: self._read_rest(rest_first, part, key, partial=True)  # noqa: E731
-            close_first = rest_first.close
-        elif first is not None:
-            body = first["Body"]
-            etag = first.get("ETag")
-            read_first = lambda part: self._read_body(body, part, key, partial=True)  # noqa: E731
-            close_first = body.close
-        view, _ = self._split_read(
-            key, size, lambda offset, part: self._range_into(key, offset, part, if_match=etag),
-            first=read_first, close_first=close_first)
-        return view
-
-    def _read_rest(self, resp: RestResponse, mv: memoryview, key: str, *, partial: bool = False) -> int:
-        """Fill ``mv`` from a REST response (all of it, or its start when ``partial``)."""
-        return self._read_response(resp.readinto, mv, key, release=resp.release, close=resp.close,
-                                   partial=partial)
-
-    def _read_body(self, body: Any, mv: memoryview, key: str, *, partial: bool = False) -> int:
-        """Fill ``mv`` from a botocore streaming body; the attempt deadline is checked per slice."""
-        raw = getattr(body, "_raw_stream", body)
-        fp = getattr(raw, "_fp", None)
-        headers = getattr(raw, "headers", {}) or {}
-        if fp is not None and hasattr(fp, "readinto") and not headers.get("content-encoding"):
-            # Read past urllib3 straight from http.client; the fully read connection then
-            # goes back to urllib3's pool.
-            return self._read_response(fp.readinto, mv, key, release=raw.release_conn, close=body.close,
-                                       partial=partial)
-        return self._read_response(raw.readinto, mv, key, release=_nothing, close=body.close,
-                                   partial=partial)
-
-    def _range_into(self, key: str, offset: int, buf: memoryview, *, if_match: str | None = None) -> int:
-        client, bucket = self._client, self.bucket
+    def _range_into(self, key: str, offset: int, buf: memoryview, *, pin: str | None = None) -> int:
         length = len(buf)
         if length == 0:
             return 0
-        extra = {"IfMatch": if_match} if if_match else {}
-        rest = self._rest
+        client, rest = self._conn
+        bucket = self.bucket
+        extra = {"IfMatch": pin} if pin else {}
 
         def attempt() -> int:
             try:
                 if rest is not None:
-                    part = rest.get(key, start=offset, end=offset + length - 1, if_match=if_match)
+                    part = rest.get(key, start=offset, end=offset + length - 1, if_match=pin)
                     got = min(_rest_length(part, self.uri(key)), length)
-                    return self._read_rest(part, buf[:got], key)
+                    return self._read_response(part.readinto, buf[:got], key, release=part.release,
+                                               close=part.close)
                 resp = client.get_object(Bucket=bucket, Key=key,
                                          Range=f"bytes={offset}-{offset + length - 1}", **extra)
             except Exception as exc:
@@ -327,17 +245,15 @@ class S3Store(NetworkStore):
                     return 0  # offset at or past the end: nothing to read
                 raise
             got = int(resp["ContentLength"])
-            return self._read_body(resp["Body"], buf[:got], key)
+            body = resp["Body"]
+            readinto, release = _body_reader(body)
+            return self._read_response(readinto, buf[:got], key, release=release, close=body.close)
 
         return self._call("get", key, attempt, nbytes=length)
 
-    def get_range_into(self, key: str, offset: int, buf: memoryview) -> int:
-        self._need_key(key, "get_range")
-        return self._range_into(key, offset, buf)
-
     def head(self, key: str) -> ObjectMeta:
         self._need_key(key, "stat")
-        client, bucket = self._client, self.bucket
+        client, bucket = self._conn.client, self.bucket
         resp = self._call("stat", key, lambda: client.head_object(Bucket=bucket, Key=key))
         meta = _meta_from_head(key, resp)
         self._sizes.put(self.uri(key), meta.size)
@@ -345,7 +261,10 @@ class S3Store(NetworkStore):
 
     # ----------------------------------------------------------------- writes
     def _put_single(self, key: str, data: memoryview) -> None:
-        client, bucket, rest = self._client, self.bucket, self._rest
+        if create_only.get():
+            self._put_create_only(key, data)
+            return
+        (client, rest), bucket = self._conn, self.bucket
 
         def send(extra: dict[str, Any]) -> Any:
             if rest is not None:
@@ -354,10 +273,52 @@ class S3Store(NetworkStore):
 
         self._with_checksum("put", key, data, send, nbytes=len(data))
 
+    # -------------------------------------------------------- create-only writes
+    def put_if_absent(self, key: str, data: memoryview) -> bool:
+        """Create-only write (``If-None-Match: *`` on the PUT, or on the Complete of a
+        multipart upload): ``True`` if written, ``False`` if ``key`` existed."""
+        self._need_key(key, "put")
+        return put_if_absent_by_put(self, key, data,
+                                    check_first_from=self._upload.multipart_threshold_mb * MiB)
+
+    def _put_create_only(self, key: str, data: memoryview) -> None:
+        """One PUT with ``If-None-Match: *`` (through botocore; the lean path sends no
+        conditions). A 412 after a retried attempt is reconciled by a HEAD: the same size
+        and MD5 ETag mean our own earlier attempt won."""
+        client, bucket = self._conn.client, self.bucket
+        attempts = [0]
+
+        def send(extra: dict[str, Any]) -> Any:
+            attempts[0] += 1
+            return client.put_object(Bucket=bucket, Key=key, Body=self._body(data),
+                                     IfNoneMatch="*", **extra)
+
+        try:
+            self._with_checksum("put", key, data, send, nbytes=len(data))
+        except PreconditionError as exc:
+            if exc.status != 412:
+                raise  # 409 ConditionalRequestConflict: the outcome is not known
+            if attempts[0] > 1 and self._is_our_object(key, data):
+                return
+            raise self._exists(key, "put", exc) from exc
+
+    def _is_our_object(self, key: str, data: memoryview) -> bool:
+        try:
+            meta = self.head(key)
+        except StoreError:
+            return False
+        digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        return meta.size == len(data) and (meta.etag or "").strip('"') == digest
+
+    def _exists(self, key: str, op: str, cause: StoreError) -> AlreadyExistsError:
+        return AlreadyExistsError(f"{self.uri(key)} exists and the write is create-only", op=op,
+                                  uri=self.uri(key), backend="s3", endpoint=self.endpoint,
+                                  status=cause.status)
+
     # --------------------------------------------------------------- multipart
     def create_upload(self, key: str, *, content_type: str | None = None) -> str:
         self._need_key(key, "put")
-        client, bucket = self._client, self.bucket
+        client, bucket = self._conn.client, self.bucket
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if content_type:
             kwargs["ContentType"] = content_type
@@ -367,7 +328,7 @@ class S3Store(NetworkStore):
         return str(resp["UploadId"])
 
     def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
-        client, bucket, rest = self._client, self.bucket, self._rest
+        (client, rest), bucket = self._conn, self.bucket
 
         def send(extra: dict[str, Any]) -> Any:
             if rest is not None:
@@ -383,21 +344,29 @@ class S3Store(NetworkStore):
                           checksum=resp.get("ChecksumCRC32C"))
 
     def complete_upload(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> str | None:
-        client, bucket = self._client, self.bucket
+        client, bucket = self._conn.client, self.bucket
         listed = []
         for part in parts:
             entry: dict[str, Any] = {"PartNumber": part.part_number, "ETag": part.etag}
             if part.checksum:
                 entry["ChecksumCRC32C"] = part.checksum
             listed.append(entry)
-        resp = self._call("complete_upload", key, lambda: client.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}))
+        # put_if_absent: only the Complete publishes, so only it carries the condition.
+        condition = {"IfNoneMatch": "*"} if create_only.get() else {}
+        try:
+            resp = self._call("complete_upload", key, lambda: client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed},
+                **condition))
+        except PreconditionError as exc:
+            if not condition or exc.status != 412:
+                raise
+            raise self._exists(key, "complete_upload", exc) from exc
         self._sizes.put(self.uri(key), sum(p.size for p in parts))
         etag = resp.get("ETag")
         return str(etag) if etag else None
 
     def abort_upload(self, key: str, upload_id: str) -> None:
-        client, bucket = self._client, self.bucket
+        client, bucket = self._conn.client, self.bucket
         try:
             self._call("abort_upload", key, lambda: client.abort_multipart_upload(
                 Bucket=bucket, Key=key, UploadId=upload_id))
@@ -405,8 +374,8 @@ class S3Store(NetworkStore):
             pass  # already gone (aborted, or never created server-side)
 
     def abort_incomplete(self, prefix: str, older_than_s: float) -> int:
-        self._need_bucket("abort_incomplete_uploads")
-        client, bucket = self._client, self.bucket
+        self._need_container("abort_incomplete_uploads")
+        client, bucket = self._conn.client, self.bucket
         cutoff = time.time() - older_than_s
         aborted = 0
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
@@ -424,8 +393,8 @@ class S3Store(NetworkStore):
 
     # ---------------------------------------------------------------- listing
     def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:
-        self._need_bucket("list")
-        client, bucket = self._client, self.bucket
+        self._need_container("list")
+        client, bucket = self._conn.client, self.bucket
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
                                   "MaxKeys": self._s3.list_page_size}
         if not recursive:
@@ -451,7 +420,7 @@ class S3Store(NetworkStore):
     # ---------------------------------------------------------------- deletes
     def delete(self, key: str) -> None:
         self._need_key(key, "delete")
-        client, bucket = self._client, self.bucket
+        client, bucket = self._conn.client, self.bucket
         try:
             self._call("delete", key, lambda: client.delete_object(Bucket=bucket, Key=key))
         except NotFoundError:
@@ -474,7 +443,7 @@ class S3Store(NetworkStore):
     def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
         from s3dlio_s3.errors import _client_error
 
-        client, bucket = self._client, self.bucket
+        client, bucket = self._conn.client, self.bucket
         sizes = self._sizes
         failures: list[tuple[str, BaseException]] = []
         valid = []
@@ -504,10 +473,11 @@ class S3Store(NetworkStore):
         return failures
 
     # ------------------------------------------------------------------ copy
+    @server_side  # CopyObject / UploadPartCopy: no data through this process
     def copy(self, src_key: str, dst_key: str) -> None:
         self._need_key(src_key, "copy")
         self._need_key(dst_key, "copy")
-        client, bucket = self._client, self.bucket
+        client, bucket = self._conn.client, self.bucket
         source = {"Bucket": bucket, "Key": src_key}
         size = self.head(src_key).size
         if size <= MAX_SINGLE_COPY:
@@ -518,7 +488,7 @@ class S3Store(NetworkStore):
         self._sizes.put(self.uri(dst_key), size)
 
     def _copy_multipart(self, source: dict[str, str], dst_key: str, size: int) -> None:
-        client, bucket = self._client, self.bucket
+        client, bucket = self._conn.client, self.bucket
         part = max(512 * MiB, -(-size // self.max_parts))
         upload_id = self.create_upload(dst_key)
         try:
@@ -541,8 +511,8 @@ class S3Store(NetworkStore):
 
     # ------------------------------------------------------------- containers
     def create_container(self, key: str = "") -> None:
-        self._need_bucket("create_bucket")
-        client, bucket = self._client, self.bucket
+        self._need_container("create_bucket")
+        client, bucket = self._conn.client, self.bucket
         kwargs: dict[str, Any] = {"Bucket": bucket}
         region = self._s3.region or DEFAULT_REGION
         if region != "us-east-1":
@@ -556,12 +526,12 @@ class S3Store(NetworkStore):
             self.mkdir(key)
 
     def delete_container(self, key: str = "") -> None:
-        self._need_bucket("delete_bucket")
-        client, bucket = self._client, self.bucket
+        self._need_container("delete_bucket")
+        client, bucket = self._conn.client, self.bucket
         self._call("delete_bucket", "", lambda: client.delete_bucket(Bucket=bucket))
 
     def list_containers(self, key: str = "") -> builtins.list[dict[str, Any]]:
-        client = self._client
+        client = self._conn.client
         resp = self._call("list_buckets", "", client.list_buckets)
         base = self.root[: -len(self.bucket) - 1] if self.bucket else self.root  # s3://[host:port/]
         out = []
@@ -573,9 +543,70 @@ class S3Store(NetworkStore):
                         "creation_date": format_rfc3339(created)})
         return out
 
+    # -------------------------------------------------------------- diagnosis
+    def describe(self, *, probe: bool = False) -> dict[str, Any]:
+        """The endpoint, region, TLS settings and (with ``probe``) botocore's credential
+        method and the clock skew from one HeadBucket (ListBuckets at the account root)."""
+        info = super().describe(probe=probe)
+        s3 = self._s3
+        info.update(region=self._cfg.region, addressing_style=s3.addressing_style,
+                    ca_bundle=s3.ca_bundle, tls_verify=not s3.insecure)
+        if s3.anonymous:
+            info["credentials"] = "none: anonymous (unsigned requests)"
+        elif not probe:
+            info["credentials"] = "the standard chain (resolved at the first request)"
+        else:
+            # Resolving may ask the metadata service (bounded by s3.metadata_timeout_secs):
+            # only when a probe is allowed to send requests.
+            from s3dlio_s3.client import _session
+
+            creds = _session(s3.profile, s3).get_credentials()
+            if creds is None:
+                info["credentials"] = "none found"
+                info["problems"] = [("no S3 credentials found: set AWS_ACCESS_KEY_ID and "
+                                     "AWS_SECRET_ACCESS_KEY, a profile (--profile), "
+                                     "or S3DLIO_S3_ANONYMOUS=1")]
+            else:
+                info["credentials"] = f"{creds.method} (access key {(creds.access_key or '')[:4]}****)"
+        if probe:
+            skew = self._clock_skew()
+            if skew is not None:
+                info["clock_skew_secs"] = skew
+        return info
+
+    def _clock_skew(self) -> float | None:
+        """Server time (the ``Date`` header, also on an error answer) minus local time."""
+        import email.utils
+
+        client, bucket = self._conn.client, self.bucket
+        before = time.time()
+        try:
+            resp = client.head_bucket(Bucket=bucket) if bucket else client.list_buckets()
+        except Exception as exc:  # the doctor's reachability check reports the failure itself
+            resp = getattr(exc, "response", None) or {}
+        after = time.time()
+        date = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        try:
+            server = email.utils.parsedate_to_datetime(date).timestamp() if date else None
+        except (TypeError, ValueError):
+            server = None
+        # Date is truncated to the second: +0.5 s centres it; compare with mid-request.
+        return None if server is None else server + 0.5 - (before + after) / 2
+
 
 def _nothing() -> None:
     """A body read through urllib3 releases its connection itself at the end."""
+
+
+def _body_reader(body: Any) -> tuple[Callable[[memoryview], int | None], Callable[[], object]]:
+    """``(readinto, release)`` of a botocore streaming body: past urllib3 straight from
+    http.client (the fully read connection then goes back to urllib3's pool) where it can."""
+    raw = getattr(body, "_raw_stream", body)
+    fp = getattr(raw, "_fp", None)
+    headers = getattr(raw, "headers", {}) or {}
+    if fp is not None and hasattr(fp, "readinto") and not headers.get("content-encoding"):
+        return fp.readinto, raw.release_conn
+    return raw.readinto, _nothing
 
 
 def _rest_length(resp: RestResponse, uri: str) -> int:
