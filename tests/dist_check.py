@@ -101,6 +101,24 @@ class TestInstalledPosixConformance(ObjectStoreConformance):
     def store_root(self, tmp_path):
         return f"file://{tmp_path}/"
 
+    @pytest.fixture
+    def container_parent(self, tmp_path_factory):
+        return f"file://{tmp_path_factory.mktemp('containers')}/"
+
+
+class TestInstalledMemoryConformance(ObjectStoreConformance):
+    cross_process = False  # memory:// contents are per process
+
+    @pytest.fixture
+    def store_root(self):
+        import uuid
+
+        return f"memory://b-{uuid.uuid4().hex[:12]}/"
+
+    @pytest.fixture
+    def container_parent(self):
+        return "memory://"
+
 
 class TestInstalledPosixContracts(PluginContractChecks):
     @pytest.fixture

@@ -123,3 +123,24 @@ def test_core_names_no_first_party_plugin(name: str) -> None:
     assert not [m for m in imported if PLUGIN_NAME.match(m)], imported
     named = [(line, text) for line, text in _strings_outside_docstrings(tree) if PLUGIN_NAME.search(text)]
     assert not named, named
+
+
+def test_composition_stays_light() -> None:
+    """Composing core imports neither asyncio nor the API modules (the first I/O does)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom s3dlio.plugin.runtime import runtime\nruntime()\n"
+            "print(sorted(m for m in ('asyncio', 's3dlio.api', 's3dlio.store.multi_endpoint') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"S3DLIO_DISABLE_PLUGIN_AUTOLOAD": "1"}).stdout
+    assert out.strip() == "[]"
+
+
+def test_declared_multi_endpoint_variables_match_the_store() -> None:
+    from s3dlio.plugin.builtin import MULTI_ENDPOINT_ENV
+    from s3dlio.store import multi_endpoint as me
+
+    assert (me.ENV_ENDPOINT_URIS, me.ENV_ENDPOINT_TEMPLATE, me.ENV_ENDPOINT_FILE, me.ENV_STRATEGY) == \
+        MULTI_ENDPOINT_ENV

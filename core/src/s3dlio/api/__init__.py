@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.batch import BatchPlan, batch_plan, run_batch
+from s3dlio.engines.discard import read_discarding
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, NotSupportedError
 from s3dlio.plugin.runtime import bucket_uri, resolve, runtime, split_scheme
 from s3dlio.store import Capability, as_buffer, require
@@ -99,7 +100,6 @@ def get_many_stats(uris: Iterable[str], max_in_flight: int = 64) -> tuple[int, i
     """
     items = _as_uri_list(uris, "get_many_stats")
     plan = _plan(items, max_in_flight)
-    from s3dlio.engines.discard import read_discarding
 
     sizes = run_batch(read_discarding, items, window=plan.window, op="get_many_stats",
                       inline_fast=plan.inline_fast)

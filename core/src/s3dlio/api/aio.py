@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import attrs
 
 from s3dlio import api
+from s3dlio.api.transfer import download, upload
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.pool import async_pool
 from s3dlio.errors import LengthMismatchError, NotFoundError
@@ -121,16 +122,12 @@ async def mkdir_async(uri: str) -> None:
 async def upload_async(
     src_patterns: str | list[str], dest_prefix: str, max_in_flight: int = 32, create_bucket: bool = False
 ) -> Any:
-    from s3dlio.api.transfer import upload
-
     return await _run(upload, src_patterns, dest_prefix, max_in_flight, create_bucket)
 
 
 async def download_async(
     src_uri: str, dest_dir: str, max_in_flight: int = 64, recursive: bool = True
 ) -> Any:
-    from s3dlio.api.transfer import download
-
     return await _run(download, src_uri, dest_dir, max_in_flight, recursive)
 
 

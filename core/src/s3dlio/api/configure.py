@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from s3dlio.log import FORMATS, RedactingFilter, StderrHandler, formatter
 from s3dlio.plugin import runtime
 
 __all__ = ["configure_retries", "configure_tokio_threads", "init_logging"]
@@ -32,7 +33,6 @@ def init_logging(level: str = "info", fmt: str | None = None) -> None:
     handlers keep receiving the records. Output is redacted.
     """
     global _handler, _handler_format
-    from s3dlio.log import FORMATS, RedactingFilter, StderrHandler, formatter
 
     current = _handler_format if _handler is not None else None
     if fmt is None:

@@ -16,8 +16,10 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from s3dlio.api import _list_keys
 from s3dlio.engines.batch import check_window, is_failure, run_batch_settled
 from s3dlio.errors import BatchError, InvalidPathError, NotFoundError
+from s3dlio.plugin.runtime import resolve
 from s3dlio.store.capabilities import Capability, require
 
 if TYPE_CHECKING:
@@ -39,7 +41,6 @@ def is_uri(text: str) -> bool:
 
 def _resolve(uri: str) -> tuple[ObjectStore, str]:
     # Imported lazily so ``import s3dlio.api.transfer`` composes no plugins.
-    from s3dlio.plugin.runtime import resolve
 
     return resolve(uri)
 
@@ -188,7 +189,6 @@ def plan_objects(src_uri: str, recursive: bool) -> tuple[ObjectStore, list[tuple
     relative to the directory ``src_uri`` (or to the directory of a last-segment
     glob). Non-recursive means direct children only.
     """
-    from s3dlio.api import _list_keys
 
     store, key = _resolve(src_uri)
     dir_part, pattern = _split_glob(key)

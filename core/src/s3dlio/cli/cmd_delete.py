@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from s3dlio.cli.cmd_list import nothing_at
 from s3dlio.cli.context import EXIT_OK, CliContext, UsageError
 from s3dlio.cli.sizes import jobs_arg
 from s3dlio.errors import BatchError, NotFoundError
+from s3dlio.plugin.runtime import resolve
 
 if TYPE_CHECKING:
     from s3dlio.store import ObjectStore
@@ -43,7 +45,6 @@ def plan_delete(uri: str, recursive: bool, pattern: str | None) -> list[str]:
 
 def _delete_batched(uris: list[str], batch: int) -> list[tuple[str, BaseException]]:
     """Delete ``uris`` with the store's batched delete, ``batch`` keys at a time; the failures."""
-    from s3dlio.plugin.runtime import resolve
 
     failures: list[tuple[str, BaseException]] = []
     for i in range(0, len(uris), batch):
@@ -62,7 +63,6 @@ def _check_something_there(uri: str, recursive: bool) -> None:
     (or, recursively, nothing under the prefix and no directory) is at ``uri``; a
     directory named without ``-r`` is a usage error (exit 2)."""
     import s3dlio
-    from s3dlio.cli.cmd_list import nothing_at
 
     if recursive or uri.endswith(("/", "://")):
         if next(iter(s3dlio.list_iter(uri, recursive=True)), None) is None and nothing_at(uri):

@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from s3dlio.cli.cmd_list import nothing_at
 from s3dlio.cli.context import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, CliContext, UsageError
+from s3dlio.config import ConfigWarning
 from s3dlio.errors import (
     ConfigError,
     InvalidPathError,
@@ -37,6 +39,8 @@ from s3dlio.errors import (
     PluginError,
     TransientError,
 )
+from s3dlio.plugin import catalog
+from s3dlio.plugin.runtime import loaded_host, runtime, split_scheme
 from s3dlio.redaction import redact
 
 if TYPE_CHECKING:
@@ -159,8 +163,6 @@ def _compose(report: _Report) -> tuple[Runtime | None, PluginHost | None, BaseEx
     The configuration warnings of composition (unknown keys in the config file) are
     captured here and reported as checks, not printed as warnings.
     """
-    from s3dlio.config import ConfigWarning
-    from s3dlio.plugin.runtime import loaded_host, runtime
 
     rt: Runtime | None = None
     error: BaseException | None = None
@@ -181,8 +183,6 @@ def _compose(report: _Report) -> tuple[Runtime | None, PluginHost | None, BaseEx
 
 
 def _plugins(report: _Report, host: PluginHost | None, error: BaseException | None) -> None:
-    from s3dlio.plugin import catalog
-
     if isinstance(error, PluginError):
         report.add("plugins", "load", "fail", str(error), config=True,
                    fix="reinstall or disable the plugin named above (S3DLIO_DISABLED_PLUGINS=NAME), "
@@ -253,8 +253,6 @@ def _configuration(report: _Report, rt: Runtime | None, error: BaseException | N
 
 
 def _check_uri(report: _Report, rt: Runtime, uri: str, *, write: bool) -> None:
-    from s3dlio.plugin.runtime import split_scheme
-
     scheme = split_scheme(uri)[0]
     try:
         store, key = rt.resolve(uri)
@@ -393,7 +391,6 @@ def _clock(report: _Report, uri: str, info: dict[str, Any], local: bool) -> None
 
 def _write_round_trip(report: _Report, store: ObjectStore, key: str, uri: str, target: str | None) -> None:
     """Put, get and delete a small object under a temporary key next to (or under) ``key``."""
-    from s3dlio.cli.cmd_list import nothing_at
 
     section = f"{uri} (--write)"
     if target is None or target == "account":

@@ -10,6 +10,7 @@ import time
 from s3dlio.cli.context import EXIT_OK, CliContext, UsageError
 from s3dlio.cli.sizes import jobs_arg, size_arg
 from s3dlio.errors import NotFoundError
+from s3dlio.store.localfs import atomic_write
 
 __all__ = ["GetCommand", "collect_uris"]
 
@@ -96,6 +97,5 @@ def _write_output(target: str, data: memoryview, uri: str) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    from s3dlio.store.localfs import atomic_write
 
     atomic_write(os.path.abspath(target), data, op="get", uri=uri)

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from typing import Any
 
 from s3dlio.cli.context import EXIT_CONFIG, EXIT_OK, CliContext
+from s3dlio.config import redacted_value
+from s3dlio.plugin.runtime import runtime
+from s3dlio.redaction import redact
 
-__all__ = ["ConfigCommand", "PluginsCommand", "STORAGE_ENV"]
+__all__ = ["ConfigCommand", "PluginsCommand", "shown_env_value"]
 
-STORAGE_ENV = (
-    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "S3_ENDPOINT_URIS", "AWS_REGION", "AWS_DEFAULT_REGION",
-    "AWS_PROFILE", "AWS_CA_BUNDLE", "AWS_ACCESS_KEY_ID", "AWS_S3_ADDRESSING_STYLE",
-    "AZURE_STORAGE_ENDPOINT", "AZURE_BLOB_ENDPOINT_URL", "STORAGE_EMULATOR_HOST", "GCS_ENDPOINT_URL",
-)
-"""Storage variables read by backends outside the settings schema (``config show --all``)."""
+_KEY_ID = re.compile(r"(?:ACCESS_KEY_ID|KEY_ID|ACCOUNT_NAME)$")
+_SECRET = re.compile(r"SECRET|TOKEN|PASSWORD|ACCOUNT_KEY|CONNECTION_STRING|SAS")
+
+
+def shown_env_value(name: str, value: str) -> str:
+    """A variable's value as ``config show --all`` prints it: key ids shortened, secrets hidden."""
+    if _SECRET.search(name):
+        return "****"
+    if _KEY_ID.search(name):
+        return value[:4] + "****"
+    return redact(value)
 
 
 def _table(ctx: CliContext, headers: list[str], rows: list[list[str]]) -> None:
@@ -34,8 +43,6 @@ class PluginsCommand:
                             help="exit 5 if any plugin failed to load or conflicts")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.plugin.runtime import runtime
-
         reports = runtime().host.report()
         for r in reports:
             ctx.emit({"type": "plugin", **r.to_dict()})
@@ -67,10 +74,6 @@ class ConfigCommand:
                             help="also each setting's variables and help, and the storage environment")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.config import redacted_value
-        from s3dlio.plugin.runtime import runtime
-        from s3dlio.redaction import redact
-
         settings = runtime().settings
         rows = settings.describe()
         if not ctx.json_mode:
@@ -87,12 +90,11 @@ class ConfigCommand:
                 text += extra + (f"  # {row.help}" if row.help else "")
             ctx.emit(record, text)
         if args.all:
-            for name in STORAGE_ENV:
-                if name in os.environ:
-                    shown = redact(os.environ[name]) if name != "AWS_ACCESS_KEY_ID" else (
-                        os.environ[name][:4] + "****"
-                    )
-                    ctx.emit({"type": "environment", "name": name, "value": shown},
-                             f"env.{name} = {shown} (env:{name})")
+            # Variables plugins read themselves (declared with schema.add_known_env), when set.
+            declared = runtime().host.schema.extra_env
+            for name in sorted(n for n in declared if not n.startswith("S3DLIO_") and n in os.environ):
+                shown = shown_env_value(name, os.environ[name])
+                ctx.emit({"type": "environment", "name": name, "value": shown, "plugin": declared[name]},
+                         f"env.{name} = {shown} (env:{name}, read by {declared[name]})")
         ctx.set_summary(count=len(rows), config_file=settings.config_file)
         return EXIT_OK

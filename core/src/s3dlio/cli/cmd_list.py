@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from s3dlio.cli.context import EXIT_OK, CliContext
+from s3dlio.cli.main import silence_stdout
 from s3dlio.cli.sizes import format_iec
 from s3dlio.errors import InvalidPathError, NotFoundError, NotSupportedError
+from s3dlio.plugin.runtime import resolve
 
 __all__ = ["ListCommand", "StatCommand", "nothing_at", "print_stat"]
 
@@ -35,7 +37,6 @@ def nothing_at(uri: str) -> bool:
     (listing a missing bucket fails by itself). One listing request and at most one
     stat, made only when the listing was empty.
     """
-    from s3dlio.plugin.runtime import resolve
 
     store, key = resolve(uri)
     head, _, last = key.rpartition("/")
@@ -72,7 +73,6 @@ class ListCommand:
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
         import s3dlio
-        from s3dlio.cli.main import silence_stdout
 
         want_size = args.long or args.summarize
         objects = directories = total = 0

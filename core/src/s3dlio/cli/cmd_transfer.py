@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from s3dlio.api.transfer import copy, download, upload
 from s3dlio.cli.context import EXIT_OK, CliContext, Progress
 from s3dlio.cli.sizes import jobs_arg
 from s3dlio.errors import BatchError
@@ -53,8 +54,6 @@ class UploadCommand:
         parser.add_argument("-c", "--create-bucket", action="store_true", help="create the bucket first")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.api.transfer import upload
-
         return _summarize(ctx, "UPLOAD", lambda bar: upload(
             args.sources, args.dest, max_in_flight=args.jobs, create_bucket=args.create_bucket,
             on_item=_on_item(ctx, bar, "upload"),
@@ -72,8 +71,6 @@ class DownloadCommand:
         parser.add_argument("-r", "--recursive", action="store_true", help="include sub-directories")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.api.transfer import download
-
         return _summarize(ctx, "DOWNLOAD", lambda bar: download(
             args.src, args.dest, max_in_flight=args.jobs, recursive=args.recursive,
             on_item=_on_item(ctx, bar, "download"),
@@ -110,8 +107,6 @@ class CopyCommand:
         parser.set_defaults(filters=[])
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
-        from s3dlio.api.transfer import copy
-
         def plan(src: str, dst: str) -> None:
             ctx.emit({"type": "copy", "src": src, "dest": dst, "dry_run": True},
                      f"(dryrun) copy: {src} -> {dst}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from s3dlio.errors import ConfigError
+
 __all__ = ["load_dotenv", "parse_dotenv"]
 
 
@@ -38,7 +40,6 @@ def load_dotenv(path: str = ".env") -> dict[str, str]:
     """Export the variables of ``path`` that are not set yet; return those applied."""
     if not os.path.isfile(path):
         return {}
-    from s3dlio.errors import ConfigError
 
     try:
         with open(path, encoding="utf-8") as fh:

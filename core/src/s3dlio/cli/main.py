@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from s3dlio._version import __version__
+from s3dlio.api.configure import init_logging
 from s3dlio.cli.context import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -30,6 +31,7 @@ from s3dlio.cli.context import (
     CliContext,
     UsageError,
 )
+from s3dlio.cli.dotenv import load_dotenv
 from s3dlio.cli.registry import CommandRegistry, GlobalOption
 from s3dlio.errors import (
     BatchError,
@@ -39,6 +41,7 @@ from s3dlio.errors import (
     PluginError,
     S3dlioError,
 )
+from s3dlio.plugin import catalog
 from s3dlio.plugin.registry import load_object
 
 __all__ = ["EPILOG", "build_parser", "global_parser", "main"]
@@ -94,7 +97,6 @@ def _global_parser(options: Sequence[GlobalOption] = ()) -> argparse.ArgumentPar
 
 def _apply_environment(ns: argparse.Namespace, options: Sequence[GlobalOption] = ()) -> None:
     """Load ``./.env`` (never overriding) then export the environment-changing flags."""
-    from s3dlio.cli.dotenv import load_dotenv
 
     load_dotenv(".env")
     exports: dict[str, str | None] = {"S3DLIO_CONFIG": getattr(ns, "config", None)}
@@ -138,7 +140,6 @@ def _load_registry() -> tuple[CommandRegistry, BaseException | None]:
 def _missing_plugin(args_list: Sequence[str], registry: CommandRegistry,
                     options: Sequence[GlobalOption]) -> str | None:
     """A message for a command or flag of a first-party plugin that is not installed."""
-    from s3dlio.plugin import catalog
 
     flags = {flag for option in options for flag in option.flags}
     command_seen = False
@@ -323,7 +324,6 @@ def _init_logging(ns: argparse.Namespace) -> None:
     verbose, log_format = getattr(ns, "verbose", 0) or 0, getattr(ns, "log_format", None)
     if not verbose and not log_format:
         return
-    from s3dlio.api.configure import init_logging
 
     if verbose:
         os.environ["S3DLIO_LOG_LEVEL"] = "debug" if verbose > 1 else "info"

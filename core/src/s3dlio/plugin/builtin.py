@@ -9,25 +9,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from s3dlio.config import CoreSettings, PluginSettings, UploadSettings
 from s3dlio.plugin.hookspecs import hookimpl
+from s3dlio.plugin.registry import BackendSpec, MiddlewareSpec
+from s3dlio.store.middleware import ConcurrencyLimitSettings
+from s3dlio.store.retry import RetrySettings
 
 if TYPE_CHECKING:
     from s3dlio.cli.registry import CommandRegistry
     from s3dlio.config import ConfigSchema, Settings
-    from s3dlio.plugin.registry import BackendRegistry, MiddlewareSpec, NamedRegistry
+    from s3dlio.plugin.registry import BackendRegistry, NamedRegistry
+
+
+MULTI_ENDPOINT_ENV = ("S3_ENDPOINT_URIS", "S3_ENDPOINT_TEMPLATE", "S3_ENDPOINT_FILE",
+                      "S3_LOAD_BALANCE_STRATEGY")
+"""Read directly by the multi-endpoint store (the original's names; its ``ENV_*`` constants).
+Spelled out here: importing that module for them would bring asyncio into every composition."""
 
 
 @hookimpl
 def s3dlio_add_config(schema: ConfigSchema) -> None:
-    from s3dlio.config import CoreSettings, PluginSettings, UploadSettings
-    from s3dlio.store.middleware import ConcurrencyLimitSettings
-    from s3dlio.store.retry import RetrySettings
-
     schema.add_section("core", CoreSettings)
     schema.add_section("plugins", PluginSettings)
     schema.add_section("retry", RetrySettings)
     schema.add_section("upload", UploadSettings)
     schema.add_section("concurrency_limit", ConcurrencyLimitSettings)
+    schema.add_known_env(*MULTI_ENDPOINT_ENV)
 
 
 @hookimpl
@@ -49,8 +56,6 @@ def s3dlio_configure(settings: Settings) -> None:
 
 @hookimpl
 def s3dlio_register_backends(registry: BackendRegistry) -> None:
-    from s3dlio.plugin.registry import BackendSpec
-
     registry.register(
         BackendSpec(
             name="memory",
@@ -63,8 +68,6 @@ def s3dlio_register_backends(registry: BackendRegistry) -> None:
 
 @hookimpl
 def s3dlio_register_middleware(registry: NamedRegistry[MiddlewareSpec]) -> None:
-    from s3dlio.plugin.registry import MiddlewareSpec
-
     registry.register(
         MiddlewareSpec(
             name="oplog",
@@ -86,6 +89,6 @@ def s3dlio_register_middleware(registry: NamedRegistry[MiddlewareSpec]) -> None:
 
 @hookimpl
 def s3dlio_register_commands(cli: CommandRegistry) -> None:
-    from s3dlio.cli.commands import register_core_commands
+    from s3dlio.cli.commands import register_core_commands  # only s3-cli needs the commands
 
     register_core_commands(cli)

@@ -72,15 +72,21 @@ def resolve_name(namespace: MutableMapping[str, Any], name: str) -> Any:
     public = f"{_PACKAGE}.{name}"
     if name.startswith("_"):  # dunder probes (inspect, pickle, pytest) never load plugins
         raise AttributeError(f"module {_PACKAGE!r} has no attribute {name!r}")
-    exports = _exports()
-    if name in exports:
-        spec = exports.get(name)
-        value = importlib.import_module(public) if spec.is_module else _import_target(spec, public)
-        namespace[name] = value  # later lookups skip __getattr__
-        return value
     from s3dlio.plugin import catalog
 
     dist = catalog.distribution_for_name(name) or catalog.SUBMODULES.get(name)
+    exports = _exports()
+    if name in exports:
+        spec = exports.get(name)
+        try:
+            value = importlib.import_module(public) if spec.is_module else _import_target(spec, public)
+        except ModuleNotFoundError as exc:
+            if dist is None:
+                raise
+            # The plugin's own module is gone (uninstalled since the plugins loaded).
+            raise _not_installed(public, dist) from exc
+        namespace[name] = value  # later lookups skip __getattr__
+        return value
     if dist is not None:
         raise _not_installed(public, dist)
     raise AttributeError(f"module {_PACKAGE!r} has no attribute {name!r}")

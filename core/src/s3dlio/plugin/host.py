@@ -33,9 +33,11 @@ from typing import Any
 import attrs
 import pluggy
 
+from s3dlio._version import __version__
 from s3dlio.config import ConfigSchema, Settings, core_schema, load_settings
 from s3dlio.errors import PluginError, PluginLoadError
 from s3dlio.log import event_logger
+from s3dlio.plugin import builtin as _builtin
 from s3dlio.plugin import hookspecs
 from s3dlio.plugin.registry import (
     BackendRegistry,
@@ -297,7 +299,6 @@ class PluginHost:
             self.pm.hook.s3dlio_unconfigure(settings=self.settings)
 
     def _register_builtin(self) -> None:
-        from s3dlio.plugin import builtin as _builtin
         self.pm.register(_builtin, name="s3dlio")
         self.reports.append(
             PluginReport(
@@ -464,8 +465,6 @@ class PluginHost:
 
 
 def _core_version() -> str:
-    from s3dlio._version import __version__
-
     return __version__
 
 

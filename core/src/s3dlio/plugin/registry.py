@@ -24,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import attrs
 
 from s3dlio.errors import AmbiguousBackendError, BackendNotFoundError, PluginError, PluginLoadError
+from s3dlio.plugin import catalog
 
 __all__ = [
     "Attributed",
@@ -294,8 +295,6 @@ class BackendRegistry(Registry[BackendSpec]):
         return self._pick(scheme, claims)
 
     def _not_found(self, scheme: str) -> BackendNotFoundError:
-        from s3dlio.plugin import catalog
-
         dist = catalog.distribution_for_scheme(scheme)
         if dist is None:
             known = ", ".join(f"{s}://" for s in self.schemes()) or "none installed"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from s3dlio.bytesview import BytesView
+from s3dlio.engines.ranges import coalesce_ranges
 from s3dlio.errors import InvalidPathError, NotFoundError
 from s3dlio.store.capabilities import (
     Capability,
@@ -41,6 +42,7 @@ from s3dlio.store.capabilities import (
     require,
     server_side,
 )
+from s3dlio.store.localfs import atomic_write
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -315,7 +317,6 @@ class ObjectStore(abc.ABC):
         self, key: str, ranges: Sequence[tuple[int, int]], *, coalesce: int = 1 << 20
     ) -> builtins.list[BytesView]:
         """Read several ``(offset, length)`` ranges, merging ranges closer than ``coalesce``."""
-        from s3dlio.engines.ranges import coalesce_ranges
 
         out: list[BytesView | None] = [None] * len(ranges)
         for start, length, members in coalesce_ranges(ranges, coalesce):
@@ -392,7 +393,6 @@ class ObjectStore(abc.ABC):
 
     def get_to_file(self, key: str, path: str) -> int:
         """Download ``key`` to the local file ``path`` atomically; return its size."""
-        from s3dlio.store.localfs import atomic_write
 
         data = self.get(key)
         return atomic_write(path, data.memoryview(), op="download", uri=self.uri(key))

@@ -50,7 +50,7 @@ from s3dlio import api
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.pool import async_pool
 from s3dlio.errors import BatchError, ConfigError, InvalidPathError
-from s3dlio.plugin.runtime import resolve, split_scheme
+from s3dlio.plugin.runtime import resolve, runtime, split_scheme
 from s3dlio.redaction import redact
 from s3dlio.store import as_buffer
 
@@ -246,7 +246,6 @@ def _endpoint_host(rest: str) -> tuple[str | None, str]:
 
 def _backend(scheme: str) -> BackendSpec | None:
     """The ``BackendSpec`` serving ``scheme`` (it describes roots and namespaces), if any."""
-    from s3dlio.plugin.runtime import runtime
 
     try:
         return runtime().host.backends.spec_for(scheme)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 from s3dlio.bytesview import BytesView
 from s3dlio.errors import IntegrityError, NotFoundError, StoreError, TransientError
 from s3dlio.log import event_logger
+from s3dlio.plugin.runtime import bucket_uri, resolve
 from s3dlio.store import Capability, UploadPart, as_buffer, recording
 
 if TYPE_CHECKING:
@@ -123,8 +124,6 @@ class MultipartUploadWriter:
         *,
         expected_size: int | None = None,
     ) -> None:
-        from s3dlio.plugin.runtime import bucket_uri, resolve
-
         store, object_key = resolve(bucket_uri(bucket, key))
         self._setup(store, object_key, part_size, max_in_flight, content_type, abort_on_drop,
                     expected_size, record=True)

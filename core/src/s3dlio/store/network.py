@@ -47,6 +47,7 @@ from s3dlio.bytesview import BytesView
 from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import IntegrityError, InvalidPathError, StoreError, StoreTimeoutError
 from s3dlio.store import ObjectStore
+from s3dlio.store.multipart import MultipartUploadWriter
 from s3dlio.store.retry import RetryPolicy
 from s3dlio.store.sizecache import SizeCache, size_cache
 
@@ -401,8 +402,6 @@ class NetworkStore(ObjectStore):
                              backend=self.backend)
 
     def put_stream(self, key: str, chunks: Iterable[Any]) -> int:
-        from s3dlio.store.multipart import MultipartUploadWriter
-
         self._need_key(key, "put")
         with MultipartUploadWriter.for_store(self, key, record=False) as writer:
             for chunk in chunks:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from s3dlio.errors import NotFoundError
 from s3dlio.store import ObjectStore
 from s3dlio.store.middleware import StoreWrapper
 
@@ -218,7 +219,6 @@ class RecordingStore(StoreWrapper):
 
     def exists(self, key: str) -> bool:
         # Routed through head() so it is recorded as one STAT.
-        from s3dlio.errors import NotFoundError
 
         try:
             self.head(key)

@@ -78,6 +78,9 @@ class S3Settings:
 @hookimpl
 def s3dlio_add_config(schema: ConfigSchema) -> None:
     schema.add_section("s3", S3Settings)
+    # Read by botocore's credential chain itself; shown (shortened) by `config show --all`.
+    schema.add_known_env("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                         "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
 
 
 @hookimpl
