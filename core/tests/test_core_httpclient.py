@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import email.utils
 import http.server
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from s3dlio.store.httpclient import ConnectionPool, error_fields, proxy_applies, reachable_directly
+from s3dlio.store.httpclient import (
+    ConnectionPool,
+    error_fields,
+    proxy_applies,
+    reachable_directly,
+    server_clock_skew,
+)
 from s3dlio.testing import serve_handler, use_proxy
 
 
@@ -94,3 +102,37 @@ def test_tls_failure_tells_permanent_from_dropped() -> None:
     assert not tls_failure(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
     assert not tls_failure(ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed"))
     assert not tls_failure(ConnectionResetError())
+
+
+class _SkewedClock(http.server.BaseHTTPRequestHandler):
+    """Answers every HEAD with 403 and a Date an hour ahead (or none at all)."""
+
+    ahead_secs = 3600.0
+    send_date = True
+
+    def do_HEAD(self) -> None:
+        self.send_response_only(403)
+        if self.send_date:
+            self.send_header("Date", email.utils.formatdate(time.time() + self.ahead_secs, usegmt=True))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_server_clock_skew_reads_the_date_of_any_answer() -> None:
+    with serve_handler(_SkewedClock) as url:
+        skew = server_clock_skew(url)
+    assert skew is not None and abs(skew - 3600) < 2  # a 403 carries the Date too
+
+
+def test_server_clock_skew_unknown_without_a_date_or_a_server() -> None:
+    class NoDate(_SkewedClock):
+        send_date = False
+
+    with serve_handler(NoDate) as url:
+        assert server_clock_skew(url) is None
+    assert server_clock_skew("http://127.0.0.1:9") is None  # nothing listens: unknown, no error
+    assert server_clock_skew("file:///tmp/") is None
+    assert server_clock_skew("https://127.0.0.1:9", verify="/nonexistent/ca.pem") is None

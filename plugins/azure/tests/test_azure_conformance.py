@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aztest_support import ACCOUNT, make_container
 
-from s3dlio.testing import CliRoundTripChecks, ObjectStoreConformance, PicklingChecks
+from s3dlio.testing import DoctorChecks, ObjectStoreConformance, PicklingChecks
 
 pytest.importorskip("s3dlio_azure")
 
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.timeout(120)
 _containers: dict[str, str] = {}
 
 
-class TestAzuriteConformance(ObjectStoreConformance, PicklingChecks, CliRoundTripChecks):
+class TestAzuriteConformance(ObjectStoreConformance, PicklingChecks, DoctorChecks):
+    secret_env = ("AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_CONNECTION_STRING")
     paged_listing_count = 1_100
 
     @pytest.fixture

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from s3dlio.testing import CliRoundTripChecks, ObjectStoreConformance, PicklingChecks
+from s3dlio.testing import DoctorChecks, ObjectStoreConformance, PicklingChecks
 
 pytest.importorskip("s3dlio_gcs")
 
 
-class TestGcsConformance(ObjectStoreConformance, PicklingChecks, CliRoundTripChecks):
+class TestGcsConformance(ObjectStoreConformance, PicklingChecks, DoctorChecks):
+    secret_env = ()
     @pytest.fixture
     def store_root(self, bucket: str) -> str:
         return f"{bucket}{uuid.uuid4().hex}/"

@@ -101,6 +101,46 @@ def ssl_context(verify: bool | str | None = None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile)
 
 
+def server_clock_skew(endpoint: str, *, verify: bool | str | None = None,
+                      timeout: float = 5.0) -> float | None:
+    """Server time minus local time (seconds, ±1) from the ``Date`` header of one ``HEAD /``.
+
+    Any answer carries the header (a 400 or 403 too), so no credentials are needed. ``None``
+    when the endpoint is not a direct ``http(s)`` URL (a proxy applies), the request fails
+    or the header is missing; what ``s3-cli doctor`` calls "unknown".
+    """
+    import email.utils
+    import time
+
+    if not reachable_directly(endpoint):
+        return None
+    parts = urllib.parse.urlsplit(endpoint)
+    conn: http.client.HTTPConnection
+    try:  # a missing CA file fails here: the doctor reports it under TLS itself
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=timeout,
+                                               context=ssl_context(verify))
+        else:
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    except (OSError, ssl.SSLError):
+        return None
+    before = time.time()
+    try:
+        conn.request("HEAD", parts.path or "/")
+        date = conn.getresponse().getheader("Date")
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+    after = time.time()
+    try:
+        server = email.utils.parsedate_to_datetime(date).timestamp() if date else None
+    except (TypeError, ValueError):
+        return None
+    # Date is truncated to the second: +0.5 s centres it; compare with mid-request.
+    return None if server is None else server + 0.5 - (before + after) / 2
+
+
 class RestResponse:
     """A response whose body is still on the connection: ``readinto``, then ``release``.
 

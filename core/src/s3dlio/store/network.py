@@ -47,6 +47,7 @@ from s3dlio.bytesview import BytesView
 from s3dlio.engines.ranges import default_chunk_size, default_concurrency, parallel_read_into
 from s3dlio.errors import IntegrityError, InvalidPathError, StoreError, StoreTimeoutError
 from s3dlio.store import ObjectStore
+from s3dlio.store.httpclient import server_clock_skew
 from s3dlio.store.multipart import MultipartUploadWriter
 from s3dlio.store.retry import RetryPolicy
 from s3dlio.store.sizecache import SizeCache, size_cache
@@ -110,6 +111,20 @@ class NetworkStore(ObjectStore):
         self._retry = settings.section("retry")
         self._upload = settings.section("upload")
         self._core = settings.core
+
+    def describe(self, *, probe: bool = False) -> dict[str, Any]:
+        """The base description, plus (with ``probe``) the clock skew from the ``Date``
+        header of one ``HEAD`` of the endpoint, which any answer carries (no credentials)."""
+        info = super().describe(probe=probe)
+        if probe and "clock_skew_secs" not in info:
+            skew = server_clock_skew(self.endpoint, verify=self._tls_verify())
+            if skew is not None:
+                info["clock_skew_secs"] = skew
+        return info
+
+    def _tls_verify(self) -> bool | str | None:
+        """How the backend verifies TLS: a CA file, ``False``, or ``None`` (the usual bundle)."""
+        return None
 
     # ------------------------------------------------------------------ hooks
     @abc.abstractmethod

@@ -11,9 +11,10 @@
           def store_root(self, tmp_path):
               return f"file://{tmp_path}/"
 
-* :class:`PicklingChecks` and :class:`CliRoundTripChecks` (:mod:`s3dlio.testing.checks`) —
-  the checks every backend plugin used to copy: a store pickles without its clients,
-  fork/spawn/forkserver pools read correct data, ``s3-cli`` round trips and buckets.
+* :class:`PicklingChecks`, :class:`CliRoundTripChecks` and :class:`DoctorChecks`
+  (:mod:`s3dlio.testing.checks`) — the checks every backend plugin used to copy: a store
+  pickles without its clients, fork/spawn/forkserver pools read correct data, ``s3-cli``
+  round trips and buckets, ``s3-cli doctor`` on a network store.
 * :class:`PluginContractChecks` and the ``assert_*`` helpers of
   :mod:`s3dlio.testing.contracts` — plugin import is lazy, hookimpls are valid,
   errors translate into the s3dlio tree.
@@ -43,6 +44,7 @@ from typing import Any
 __all__ = [
     "AzuriteServer",
     "CliRoundTripChecks",
+    "DoctorChecks",
     "FakeGcsServer",
     "MotoServer",
     "ObjectStoreConformance",
@@ -67,6 +69,7 @@ __all__ = [
 _NAMES = {
     "ObjectStoreConformance": "s3dlio.testing.conformance",
     "CliRoundTripChecks": "s3dlio.testing.checks",
+    "DoctorChecks": "s3dlio.testing.checks",
     "PicklingChecks": "s3dlio.testing.checks",
     "PluginContractChecks": "s3dlio.testing.contracts",
     "assert_errors_translate": "s3dlio.testing.contracts",

@@ -13,6 +13,9 @@ conformance class and writes no fixture twice:
     ``s3-cli`` ``cp``/``upload``/``ls``/``stat``/``get``/``rm`` round trips with the exit
     codes of failures, the ``s3-cli`` console script, and ``create-bucket`` /
     ``list-buckets`` / ``delete-bucket`` for stores with ``Capability.BUCKETS``.
+:class:`DoctorChecks`
+    (includes the CLI checks) ``s3-cli doctor URI --write`` on a network store: described,
+    reachable, the server's clock read, the round trip clean, no secret printed.
 
 Import laziness and hookimpl validity are :class:`~s3dlio.testing.contracts.PluginContractChecks`::
 
@@ -242,3 +245,33 @@ class CliRoundTripChecks(_Roots):
         gone = cli("delete-bucket", uri)
         assert gone.returncode == 0, gone.stderr
         assert uri not in cli("list-buckets", container_parent).stdout.split()
+
+
+class DoctorChecks(CliRoundTripChecks):
+    """``s3-cli doctor`` against a backend (network stores): the store describes itself,
+    is reachable, reports the server's clock, survives the ``--write`` round trip, and no
+    secret of the environment reaches the output. Provide ``store_root``."""
+
+    #: Environment variables whose values must never be printed (the backend's secrets).
+    secret_env: tuple[str, ...] = ()
+
+    def test_doctor_checks_the_store(self, cli: Callable[..., CliResult], store_root: str) -> None:
+        s3dlio.put_bytes(store_root + "one.bin", b"1")
+        result = cli("--json", "doctor", store_root, "--write")
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert records[-1]["type"] == "summary", result.stdout
+        checks = {c["name"]: c for c in records
+                  if c.get("type") == "check" and c.get("section") == store_root}
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert checks["backend"]["status"] == "ok"
+        assert not checks["credentials"]["detail"].startswith("unknown"), checks["credentials"]
+        assert checks["reachable"]["status"] == "ok"
+        assert checks["clock"]["status"] == "ok" and abs(checks["clock"]["clock_skew_secs"]) < 5
+        writes = {c["name"]: c["status"] for c in records
+                  if c.get("type") == "check" and c.get("section") == store_root + " (--write)"}
+        assert writes == {"put": "ok", "get": "ok", "delete": "ok"}
+        assert s3dlio.list(store_root, recursive=True) == [store_root + "one.bin"]
+        for name in self.secret_env:
+            value = os.environ.get(name)
+            if value:
+                assert value not in result.stdout + result.stderr, f"{name} printed"

@@ -164,6 +164,15 @@ class _Sink:
         return False
 
 
+_CREDENTIAL_SOURCES = {
+    "connection_string": "connection string (AZURE_STORAGE_CONNECTION_STRING)",
+    "key": "shared key (AZURE_STORAGE_KEY / [azure] account_key)",
+    "sas": "SAS token (AZURE_STORAGE_SAS_TOKEN)",
+    "identity": "Entra ID (azure-identity DefaultAzureCredential)",
+    "anonymous": "none: anonymous (public containers)",
+}
+
+
 class _Clients(NamedTuple):
     service: Any
     """The ``BlobServiceClient`` (every request but the data path's)."""
@@ -231,6 +240,19 @@ class AzureStore(NetworkStore):
             return account_endpoint(self._az.endpoint_url, self.account, self._az.endpoint_suffix)
         except Exception:
             return f"https://{self.account}.blob.{self._az.endpoint_suffix}"
+
+    def describe(self, *, probe: bool = False) -> dict[str, Any]:
+        """The account, the data path and where the credentials come from (never their value)."""
+        info = super().describe(probe=probe)
+        info.update(account=self.account, rest_data_path=self._az.rest_data_path)
+        try:
+            kind = resolve_credentials(self._az, self.account).kind
+        except StoreError as exc:
+            info["credentials"] = "none found"
+            info["problems"] = [exc.message]
+        else:
+            info["credentials"] = _CREDENTIAL_SOURCES.get(kind, kind)
+        return info
 
     # --------------------------------------------------------------- plumbing
     @per_process

@@ -235,6 +235,19 @@ class GcsStore(NetworkStore):
     def _timeout(self) -> tuple[float, float]:
         return self._cfg.timeout
 
+    def describe(self, *, probe: bool = False) -> dict[str, Any]:
+        """The project and where the credentials come from (a file's path, ADC, anonymous)."""
+        info = super().describe(probe=probe)
+        cfg = self._cfg
+        info.update(project=self._gcs.project or "(from the credentials)",
+                    rest_data_path=self._gcs.rest_data_path)
+        info["credentials"] = {
+            "anonymous": "none: anonymous (an emulator or public buckets)",
+            "file": f"credentials file {self._gcs.credentials_file}",
+            "adc": "Application Default Credentials (resolved at the first request)",
+        }[cfg.mode]
+        return info
+
     def _translate(self, exc: BaseException, op: str, key: str) -> StoreError:
         return translate(exc, op=op, uri=self.uri(key), endpoint=self.endpoint)
 

@@ -546,7 +546,7 @@ class S3Store(NetworkStore):
     # -------------------------------------------------------------- diagnosis
     def describe(self, *, probe: bool = False) -> dict[str, Any]:
         """The endpoint, region, TLS settings and (with ``probe``) botocore's credential
-        method and the clock skew from one HeadBucket (ListBuckets at the account root)."""
+        method; the clock skew comes from :class:`NetworkStore`."""
         info = super().describe(probe=probe)
         s3 = self._s3
         info.update(region=self._cfg.region, addressing_style=s3.addressing_style,
@@ -568,30 +568,11 @@ class S3Store(NetworkStore):
                                      "or S3DLIO_S3_ANONYMOUS=1")]
             else:
                 info["credentials"] = f"{creds.method} (access key {(creds.access_key or '')[:4]}****)"
-        if probe:
-            skew = self._clock_skew()
-            if skew is not None:
-                info["clock_skew_secs"] = skew
         return info
 
-    def _clock_skew(self) -> float | None:
-        """Server time (the ``Date`` header, also on an error answer) minus local time."""
-        import email.utils
-
-        client, bucket = self._conn.client, self.bucket
-        before = time.time()
-        try:
-            resp = client.head_bucket(Bucket=bucket) if bucket else client.list_buckets()
-        except Exception as exc:  # the doctor's reachability check reports the failure itself
-            resp = getattr(exc, "response", None) or {}
-        after = time.time()
-        date = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-        try:
-            server = email.utils.parsedate_to_datetime(date).timestamp() if date else None
-        except (TypeError, ValueError):
-            server = None
-        # Date is truncated to the second: +0.5 s centres it; compare with mid-request.
-        return None if server is None else server + 0.5 - (before + after) / 2
+    def _tls_verify(self) -> bool | str | None:
+        s3 = self._s3
+        return False if s3.insecure else (s3.ca_bundle or None)
 
 
 def _nothing() -> None:
