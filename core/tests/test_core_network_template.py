@@ -284,3 +284,26 @@ def test_get_range_into_checks_the_key_and_offset(store: ScriptedStore) -> None:
     with pytest.raises(ValueError, match="offset must be >= 0"):
         store.get_range_into("k", -1, memoryview(buf))
     assert bytes(store.get_range("k", 8)) == b"89"
+
+
+class BatchDeletingStore(ScriptedStore):
+    """Deletes in batches of three; records each batch."""
+
+    _delete_batch_size = 3
+
+    def _delete_batch(self, keys: list[str]) -> list[tuple[str, BaseException]]:
+        self.batches.append(list(keys))
+        for key in keys:
+            self.objects.pop(key, None)
+        return [(key, StoreError("refused", op="delete")) for key in keys if key.endswith("!")]
+
+
+def test_delete_many_sends_batches_and_reports_every_failure() -> None:
+    objects = {f"k{i}": b"x" for i in range(7)}
+    store = BatchDeletingStore("scripted://b/", _settings(), {**objects, "bad!": b"y"})
+    store.batches = []
+    keys = [*objects, "", "bad!"]  # "" is no object key: refused without a request
+    failures = store.delete_many(keys)
+    assert store.batches == [["k0", "k1", "k2"], ["k3", "k4", "k5"], ["k6", "bad!"]]
+    assert [(k, type(e).__name__) for k, e in failures] == [("", "InvalidPathError"), ("bad!", "StoreError")]
+    assert not any(k in store.objects for k in objects)

@@ -34,7 +34,7 @@ import re
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 from s3dlio.engines.crc32c_math import crc32c_combine
@@ -601,26 +601,10 @@ class AzureStore(NetworkStore):
             pass  # idempotent (a retried DELETE may see its own success as 404)
         self._sizes.forget(self.uri(key))
 
-    def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
-        """Blob Batch deletes of 256 keys; per-key deletes where batches fail. Every
-        per-key error is returned; a missing blob is not an error."""
-        failures: list[tuple[str, BaseException]] = []
-        batch: list[str] = []
-        for key in keys:
-            try:
-                self._need_key(key, "delete")
-            except InvalidPathError as exc:
-                failures.append((key, exc))
-                continue
-            batch.append(key)
-            if len(batch) == BATCH_DELETE_SIZE:
-                failures.extend(self._delete_batch(batch))
-                batch = []
-        if batch:
-            failures.extend(self._delete_batch(batch))
-        return failures
+    _delete_batch_size = BATCH_DELETE_SIZE
 
     def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
+        """One Blob Batch delete; per-key deletes where batches fail (or are off)."""
         sizes = self._sizes
         for key in keys:
             sizes.forget(self.uri(key))

@@ -21,7 +21,7 @@ import hashlib
 import re
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 from s3dlio.errors import (
@@ -427,20 +427,10 @@ class S3Store(NetworkStore):
             pass  # idempotent (a retried DELETE may see its own success as 404)
         self._sizes.forget(self.uri(key))
 
-    def delete_many(self, keys: Iterable[str]) -> builtins.list[tuple[str, BaseException]]:
-        """DeleteObjects in batches of 1,000; every per-key error is returned."""
-        failures: list[tuple[str, BaseException]] = []
-        batch: list[str] = []
-        for key in keys:
-            batch.append(key)
-            if len(batch) == 1000:
-                failures.extend(self._delete_batch(batch))
-                batch = []
-        if batch:
-            failures.extend(self._delete_batch(batch))
-        return failures
+    _delete_batch_size = 1000  # DeleteObjects' limit
 
     def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[tuple[str, BaseException]]:
+        """One DeleteObjects request; every per-key error is returned."""
         from s3dlio_s3.errors import _client_error
 
         client, bucket = self._conn.client, self.bucket
