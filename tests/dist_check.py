@@ -40,7 +40,7 @@ SOURCE_DIRS = tuple(
     os.path.join(REPO, d) + os.sep
     for d in ("core/src", "plugins/posix/src", "plugins/direct/src", "plugins/datagen/src",
               "plugins/oplog/src", "plugins/loaders/src", "plugins/s3/src", "plugins/gcs/src",
-              "plugins/azure/src")
+              "plugins/azure/src", "plugins/checkpoint/src", "plugins/fsspec/src", "plugins/dask/src")
 )
 PACKAGES = {
     "s3dlio_core": "s3dlio",
@@ -52,12 +52,16 @@ PACKAGES = {
     "s3dlio_s3": "s3dlio_s3",
     "s3dlio_gcs": "s3dlio_gcs",
     "s3dlio_azure": "s3dlio_azure",
+    "s3dlio_checkpoint": "s3dlio_checkpoint",
+    "s3dlio_fsspec": "s3dlio_fsspec",
+    "s3dlio_dask": "s3dlio_dask",
 }
 DISTS = tuple(PACKAGES)
 #: entry-point name -> plugin module, for every plugin distribution
 PLUGINS = {
     name: f"s3dlio_{name}.plugin"
-    for name in ("posix", "direct", "datagen", "oplog", "loaders", "s3", "gcs", "azure")
+    for name in ("posix", "direct", "datagen", "oplog", "loaders", "s3", "gcs", "azure", "checkpoint",
+                 "fsspec", "dask")
 }
 
 PROBE = r"""
@@ -65,7 +69,7 @@ import importlib, importlib.metadata as md, json, sys
 out = {"modules": {}, "entry_points": {}, "schemes": [], "testing": [], "errors": []}
 for name in ("s3dlio", "s3dlio_posix", "s3dlio_direct", "s3dlio_datagen", "s3dlio_oplog",
              "s3dlio_loaders", "s3dlio_s3", "s3dlio_gcs",
-             "s3dlio_azure", "s3dlio.testing"):
+             "s3dlio_azure", "s3dlio_checkpoint", "s3dlio_fsspec", "s3dlio_dask", "s3dlio.testing"):
     try:
         out["modules"][name] = importlib.import_module(name).__file__
     except Exception as exc:

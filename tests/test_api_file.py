@@ -16,6 +16,7 @@ from s3dlio.errors import (
     StoreError,
 )
 from s3dlio.plugin import runtime as rt
+from s3dlio.store.localfs import temp_path_for
 from s3dlio.testing import assert_failed_write_left_no_trace, put_with_file_size_limit
 
 pytest.importorskip("s3dlio_posix")
@@ -58,11 +59,11 @@ def test_file_stat_fields(root: str, tmp_path: Path) -> None:
 
 def test_temp_files_are_hidden_and_aborted(root: str, tmp_path: Path) -> None:
     s3dlio.put_bytes(root + "real", b"r")
-    stale = tmp_path / ".real.s3dlio-tmp-123-deadbeef"
+    stale = Path(temp_path_for(str(tmp_path / "real")))
     stale.write_bytes(b"partial")
     old = time.time() - 7200
     os.utime(stale, (old, old))
-    fresh = tmp_path / ".other.s3dlio-tmp-123-cafef00d"
+    fresh = Path(temp_path_for(str(tmp_path / "other")))
     fresh.write_bytes(b"in progress")
     (tmp_path / ".hidden-but-real").write_bytes(b"h")
     assert s3dlio.list(root) == [root + ".hidden-but-real", root + "real"]

@@ -14,7 +14,8 @@ from s3dlio.plugin.runtime import loaded_host
 
 #: Entry-point name of each first-party plugin → its distribution.
 PLUGINS = {"datagen": "s3dlio-datagen", "oplog": "s3dlio-oplog", "loaders": "s3dlio-loaders",
-           "s3": "s3dlio-s3", "gcs": "s3dlio-gcs"}
+           "s3": "s3dlio-s3", "gcs": "s3dlio-gcs", "checkpoint": "s3dlio-checkpoint",
+           "fsspec": "s3dlio-fsspec", "dask": "s3dlio-dask"}
 
 
 def _installed(dist: str) -> bool:

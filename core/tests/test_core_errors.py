@@ -23,6 +23,7 @@ TREE = [
     (E.PermissionDeniedError, (E.StoreError, PermissionError)),
     (E.PreconditionError, (E.StoreError,)),
     (E.InvalidPathError, (E.StoreError, ValueError)),
+    (E.InvalidBufferError, (E.StoreError, ValueError)),
     (E.NotSupportedError, (E.StoreError, NotImplementedError)),
     (E.TransientError, (E.StoreError,)),
     (E.ThrottledError, (E.TransientError,)),
@@ -68,7 +69,7 @@ def test_not_found_is_a_proper_oserror() -> None:
 
 ALL_STORE_ERRORS = [
     E.StoreError, E.NotFoundError, E.AlreadyExistsError, E.PermissionDeniedError,
-    E.PreconditionError, E.InvalidPathError, E.NotSupportedError, E.TransientError,
+    E.PreconditionError, E.InvalidPathError, E.InvalidBufferError, E.NotSupportedError, E.TransientError,
     E.ThrottledError, E.StoreTimeoutError, E.IntegrityError, E.ExportStillReferencedError,
     E.CheckpointError,
 ]

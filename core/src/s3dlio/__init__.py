@@ -52,6 +52,9 @@ from s3dlio.errors import (
     IntegrityError as IntegrityError,
 )
 from s3dlio.errors import (
+    InvalidBufferError as InvalidBufferError,
+)
+from s3dlio.errors import (
     InvalidPathError as InvalidPathError,
 )
 from s3dlio.errors import (
@@ -121,7 +124,13 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         get_by_key as get_by_key,
     )
     from s3dlio.api import (
+        get_into as get_into,
+    )
+    from s3dlio.api import (
         get_many as get_many,
+    )
+    from s3dlio.api import (
+        get_many_into as get_many_into,
     )
     from s3dlio.api import (
         get_many_stats as get_many_stats,
@@ -193,6 +202,9 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         get_many_async as get_many_async,
     )
     from s3dlio.api.aio import (
+        get_many_into_async as get_many_into_async,
+    )
+    from s3dlio.api.aio import (
         get_many_stats_async as get_many_stats_async,
     )
     from s3dlio.api.aio import (
@@ -251,22 +263,37 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     )
     from s3dlio.store.multipart import MultipartUploadWriter as MultipartUploadWriter
     from s3dlio.store.multipart import ReservedBuffer as ReservedBuffer
+    from s3dlio.store.writers import ObjectWriter as ObjectWriter
+    from s3dlio.store.writers import PyObjectWriter as PyObjectWriter
+    from s3dlio.store.writers import PyWriterOptions as PyWriterOptions
+    from s3dlio.store.writers import WriterOptions as WriterOptions
+    from s3dlio.store.writers import create_azure_writer as create_azure_writer
+    from s3dlio.store.writers import create_direct_filesystem_writer as create_direct_filesystem_writer
+    from s3dlio.store.writers import create_filesystem_writer as create_filesystem_writer
+    from s3dlio.store.writers import create_gcs_writer as create_gcs_writer
+    from s3dlio.store.writers import create_s3_writer as create_s3_writer
+    from s3dlio.store.writers import create_writer as create_writer
 
 _CORE: dict[str, str] = {}
 for _module, _names in {
     "s3dlio.api": (
-        "abort_incomplete_uploads create_bucket delete delete_bucket exists get get_by_key get_many "
-        "get_many_stats get_object get_range list list_containers list_full_uris list_iter list_keys "
-        "mkdir object_capabilities put_bytes put_many stat stat_key stat_many stat_object"
+        "abort_incomplete_uploads create_bucket delete delete_bucket exists get get_by_key get_into "
+        "get_many get_many_into get_many_stats get_object get_range list list_containers list_full_uris "
+        "list_iter list_keys mkdir object_capabilities put_bytes put_many stat stat_key stat_many stat_object"
     ),
     "s3dlio.api.aio": (
         "ObjectMetadata delete_async download_async exists_async get_async get_into_async "
-        "get_many_async get_many_stats_async get_range_async head_async list_async mkdir_async "
-        "put_bytes_async put_many_async stat_async stat_many_async upload_async"
+        "get_many_async get_many_into_async get_many_stats_async get_range_async head_async list_async "
+        "mkdir_async put_bytes_async put_many_async stat_async stat_many_async upload_async"
     ),
     "s3dlio.api.configure": "configure_tokio_threads init_logging configure_retries",
     "s3dlio.api.transfer": "download upload",
     "s3dlio.store.multipart": "MultipartUploadWriter ReservedBuffer",
+    "s3dlio.store.writers": (
+        "ObjectWriter PyObjectWriter PyWriterOptions WriterOptions create_azure_writer "
+        "create_direct_filesystem_writer create_filesystem_writer create_gcs_writer "
+        "create_s3_writer create_writer"
+    ),
     "s3dlio.store.multi_endpoint": (
         "MultiEndpointStore create_multi_endpoint_store create_multi_endpoint_store_from_env "
         "create_multi_endpoint_store_from_file create_multi_endpoint_store_from_template"

@@ -219,6 +219,15 @@ class CoreSettings:
         help="glibc only: keep up to this many MiB of freed heap for reuse, so repeated large "
              "reads skip page faults (0: allocator defaults; process-wide)",
     )
+    buffer_pool_mb: int = setting(
+        2048, env="S3DLIO_BUFFER_POOL_MB", minimum=0, unit="MB",
+        help="keep up to this many MiB of freed result buffers (>= 64 KiB), already faulted in, "
+             "for the next reads (0: no pool; process-wide)",
+    )
+    buffer_pool_count: int = setting(
+        1024, env="S3DLIO_BUFFER_POOL_COUNT", minimum=0,
+        help="most freed result buffers the pool keeps (0: no pool)",
+    )
     skip_head: bool = setting(
         False, env="S3DLIO_SKIP_HEAD",
         help="never HEAD before a GET to choose the range engine (sizes only from the cache)",

@@ -36,6 +36,7 @@ __all__ = [
     "ExportStillReferencedError",
     "FeatureNotInstalledError",
     "IntegrityError",
+    "InvalidBufferError",
     "InvalidPathError",
     "LengthMismatchError",
     "NotFoundError",
@@ -242,6 +243,11 @@ class PreconditionError(StoreError):
 
 class InvalidPathError(StoreError, ValueError):
     """The URI or key is malformed or not allowed for this backend."""
+
+
+class InvalidBufferError(StoreError, ValueError):
+    """A caller's destination buffer cannot take the read (``get_into``): read-only, not
+    C-contiguous, not a buffer, or smaller than the object; nothing was written to it."""
 
 
 class NotSupportedError(StoreError, NotImplementedError):

@@ -101,3 +101,16 @@ def test_rank_world_from_environment() -> None:
 
     with pytest.raises(UsageError):
         rank_and_world("3", "2", {})
+
+
+def test_put_ranks_split_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    uri = tmp_path.as_uri()
+    assert main(["put", uri, "-n", "5", "-s", "10", "--rank", "1", "--world-size", "2"]) == 0
+    assert [f.name for f in _files(tmp_path)] == ["object_1_of_5.dat", "object_3_of_5.dat"]
+    (tmp_path / "object_1_of_5.dat").write_bytes(b"keep")
+    assert main(["put", uri, "-n", "5", "-s", "10", "--skip-existing"]) == 0
+    assert len(_files(tmp_path)) == 5
+    assert (tmp_path / "object_1_of_5.dat").read_bytes() == b"keep"
+    assert "2 skipped" in capsys.readouterr().err
+    assert main(["put", uri, "-n", "5", "--rank", "2", "--world-size", "2"]) == 2
+    assert main(["generate", uri, "-n", "5", "--rank", "4", "--world-size", "4"]) == 2

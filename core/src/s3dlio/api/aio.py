@@ -20,7 +20,7 @@ from s3dlio import api
 from s3dlio.api.transfer import download, upload
 from s3dlio.bytesview import BytesView
 from s3dlio.engines.pool import async_pool
-from s3dlio.errors import LengthMismatchError, NotFoundError
+from s3dlio.errors import InvalidBufferError, LengthMismatchError, NotFoundError
 from s3dlio.plugin.runtime import resolve
 from s3dlio.store import as_buffer
 
@@ -32,6 +32,7 @@ __all__ = [
     "get_async",
     "get_into_async",
     "get_many_async",
+    "get_many_into_async",
     "get_many_stats_async",
     "get_range_async",
     "head_async",
@@ -131,14 +132,16 @@ async def download_async(
     return await _run(download, src_uri, dest_dir, max_in_flight, recursive)
 
 
-def _get_into(uri: str, dst: Any, expected_len: int) -> int:
-    mv = memoryview(dst)
-    if mv.readonly:
-        raise ValueError("get_into: destination buffer must be writable")
-    mv = mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+def _get_into(uri: str, dst: Any, expected_len: int | None) -> int:
+    if expected_len is None:
+        return api.get_into(uri, dst)
+    store, key = resolve(uri, "get_into")
+    mv = api._into_buffer(dst, uri, "get_into", store)
     if expected_len > len(mv):
-        raise ValueError(f"get_into: expected_len {expected_len} exceeds the buffer ({len(mv)} bytes)")
-    store, key = resolve(uri)
+        raise InvalidBufferError(
+            f"expected_len {expected_len} exceeds the buffer ({len(mv)} bytes)",
+            op="get_into", uri=uri, backend=store.backend,
+        )
     size = store.head(key).size
     if size != expected_len:
         raise LengthMismatchError(
@@ -154,9 +157,18 @@ def _get_into(uri: str, dst: Any, expected_len: int) -> int:
     return got
 
 
-async def get_into_async(uri: str, dst: Any, *, expected_len: int) -> int:
-    """Fill the writable buffer ``dst`` in place; size ≠ ``expected_len`` raises ``LengthMismatchError``."""
+async def get_into_async(uri: str, dst: Any, *, expected_len: int | None = None) -> int:
+    """Async twin of :func:`s3dlio.get_into`: fill the writable buffer ``dst`` in place and
+    return the object's size. With ``expected_len`` an object of another size raises
+    ``LengthMismatchError`` (and nothing is read)."""
     return await _run(_get_into, uri, dst, expected_len)
+
+
+async def get_many_into_async(
+    uris: Iterable[str], buffers: Iterable[Any], max_in_flight: int = 64
+) -> list[int]:
+    """Async twin of :func:`s3dlio.get_many_into`."""
+    return await _run(api.get_many_into, list(uris), list(buffers), max_in_flight)
 
 
 def _head(uri: str) -> ObjectMetadata | None:

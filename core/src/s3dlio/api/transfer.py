@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from s3dlio.api import _list_keys
+from s3dlio.dist import shard as take_share
 from s3dlio.engines.batch import check_window, is_failure, run_batch_settled
-from s3dlio.errors import BatchError, InvalidPathError, NotFoundError
+from s3dlio.errors import BatchError, InvalidPathError, NotFoundError, translate_os_error
 from s3dlio.plugin.runtime import resolve
 from s3dlio.store.capabilities import Capability, require
 
@@ -39,10 +40,10 @@ def is_uri(text: str) -> bool:
     return i > 0 and text[:i].replace("+", "").replace("-", "").replace(".", "").isalnum()
 
 
-def _resolve(uri: str) -> tuple[ObjectStore, str]:
+def _resolve(uri: str, op: str = "copy") -> tuple[ObjectStore, str]:
     # Imported lazily so ``import s3dlio.api.transfer`` composes no plugins.
 
-    return resolve(uri)
+    return resolve(uri, op)
 
 
 def _create_container(store: ObjectStore) -> None:
@@ -110,6 +111,8 @@ def upload(
     create_bucket: bool = False,
     *,
     on_item: ItemCallback | None = None,
+    shard: tuple[int, int] | None = None,
+    skip_existing: bool = False,
 ) -> dict[str, int]:
     """Upload local files to ``dest_prefix/<basename>``.
 
@@ -117,7 +120,9 @@ def upload(
     directory means its top-level files. Nothing matched raises ``NotFoundError``;
     two sources with one basename raise ``ValueError`` before anything is sent.
     Failures raise one ``BatchError`` after every file has settled. Returns
-    ``{"attempted", "succeeded", "failed", "bytes"}``.
+    ``{"attempted", "succeeded", "failed", "skipped", "bytes"}``. ``shard=(rank, world)``
+    keeps the files whose index in the sorted expansion is ``rank`` modulo ``world``
+    (:mod:`s3dlio.dist`); ``skip_existing`` leaves destinations that exist.
     """
     window = check_window(max_in_flight)
     if isinstance(src_patterns, (str, os.PathLike)):
@@ -128,10 +133,15 @@ def upload(
     if not files:
         raise NotFoundError("no files matched", op="upload", uri=", ".join(patterns))
     _check_name_clash(files)
-    store, prefix = _resolve(dest_prefix)
+    store, prefix = _resolve(dest_prefix, "upload")
     if create_bucket:
         _create_container(store)
     prefix = _dir_key(prefix)
+    files = _shard(files, shard)
+    skipped = 0
+    if skip_existing:
+        kept = [f for f in files if not store.exists(prefix + os.path.basename(f))]
+        skipped, files = len(files) - len(kept), kept
 
     def one(path: str) -> int:
         size = store.put_file(prefix + os.path.basename(path), path)
@@ -139,7 +149,12 @@ def upload(
             on_item(path, size)
         return size
 
-    return _settle("upload", one, files, window, label=lambda p: p, uri=dest_prefix)
+    return _settle("upload", one, files, window, label=lambda p: p, uri=dest_prefix, skipped=skipped)
+
+
+def _shard(items: list[Any], shard: tuple[int, int] | None) -> list[Any]:
+    """This rank's share of ``items`` (every item when ``shard`` is ``None``)."""
+    return items if shard is None else take_share(items, shard)
 
 
 def _settle(
@@ -182,7 +197,9 @@ def _split_glob(key: str) -> tuple[str, str | None]:
     return key, None
 
 
-def plan_objects(src_uri: str, recursive: bool) -> tuple[ObjectStore, list[tuple[str, str]]]:
+def plan_objects(
+    src_uri: str, recursive: bool, op: str = "download"
+) -> tuple[ObjectStore, list[tuple[str, str]]]:
     """``(store, [(key, relative_path)])`` for the objects under ``src_uri``.
 
     One object exactly at ``src_uri`` maps to its basename; otherwise keys are
@@ -190,7 +207,7 @@ def plan_objects(src_uri: str, recursive: bool) -> tuple[ObjectStore, list[tuple
     glob). Non-recursive means direct children only.
     """
 
-    store, key = _resolve(src_uri)
+    store, key = _resolve(src_uri, op)
     dir_part, pattern = _split_glob(key)
     items: list[tuple[str, str]] = []
     if pattern is None and key and not key.endswith("/"):
@@ -256,6 +273,8 @@ def download(
     recursive: bool = True,
     *,
     on_item: ItemCallback | None = None,
+    shard: tuple[int, int] | None = None,
+    skip_existing: bool = False,
 ) -> dict[str, int]:
     """Download the objects under ``src_uri`` into ``dest_dir``, keeping their relative tree.
 
@@ -263,15 +282,28 @@ def download(
     written atomically. Keys with ``..``, absolute or empty segments or NUL, and
     a key that is both a file and a directory fail that item; nothing is written
     outside ``dest_dir``. Nothing found raises ``NotFoundError``; failures raise
-    one ``BatchError`` after all items settle.
+    one ``BatchError`` after all items settle. ``shard=(rank, world)`` keeps this
+    rank's share of the sorted listing; ``skip_existing`` leaves local files that
+    exist with the object's size (a resumed run).
     """
     window = check_window(max_in_flight)
     dest = os.path.abspath(os.fspath(dest_dir))
     store, items = plan_objects(src_uri, recursive)
     if not items:
         raise NotFoundError(f"No objects found to download under {src_uri}", op="download", uri=src_uri)
-    os.makedirs(dest, exist_ok=True)
+    try:
+        os.makedirs(dest, exist_ok=True)
+    except FileExistsError as exc:  # a file (or a dangling link) where the directory must be
+        raise InvalidPathError(f"the destination {dest} exists and is not a directory",
+                               op="download", uri=src_uri) from exc
+    except OSError as exc:
+        raise translate_os_error(exc, op="download", uri=src_uri, backend="posix") from exc
     clashes = _clashing(rel for _, rel in items)
+    items = _shard(sorted(items), shard)
+    skipped = 0
+    if skip_existing:
+        kept = [it for it in items if not _have_local(dest, it, store)]
+        skipped, items = len(items) - len(kept), kept
 
     def one(item: tuple[str, str]) -> int:
         key, rel = item
@@ -285,7 +317,19 @@ def download(
             on_item(uri, size)
         return size
 
-    return _settle("download", one, items, window, label=lambda it: store.uri(it[0]), uri=src_uri)
+    return _settle("download", one, items, window, label=lambda it: store.uri(it[0]), uri=src_uri,
+                   skipped=skipped)
+
+
+def _have_local(dest: str, item: tuple[str, str], store: ObjectStore) -> bool:
+    """A local file for ``item`` exists with the object's size (an interrupted run wrote it)."""
+    key, rel = item
+    if _bad_segments(rel) is not None:
+        return False  # let the item fail with its own error
+    path = os.path.join(dest, *rel.split("/"))
+    if not os.path.isfile(path):
+        return False
+    return os.path.getsize(path) == store.head(key).size
 
 
 # ------------------------------------------------------------------------------ copy
@@ -335,6 +379,7 @@ def copy(
     create_bucket: bool = False,
     on_item: ItemCallback | None = None,
     on_plan: Callable[[str, str], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict[str, int]:
     """Copy between local paths and URIs (``-`` = stdin/stdout); ``s3-cli cp``.
 
@@ -342,6 +387,8 @@ def copy(
     goes through memory. ``filters`` is ``[("include"|"exclude", glob)]`` on the
     relative path. ``no_clobber`` skips existing destinations; ``dry_run`` only
     calls ``on_plan(src, dst)``. Failures raise one ``BatchError``.
+    ``shard=(rank, world)`` keeps this rank's share of the sorted sources
+    (:mod:`s3dlio.dist`); with ``no_clobber`` a rerun resumes.
     """
     window = check_window(max_in_flight)
     if src == "-":
@@ -353,6 +400,8 @@ def copy(
     sources = [(s, rel) for s, rel in sources if _selected(rel, filters)]
     if not sources:
         raise NotFoundError(f"nothing to copy from {src}", op="cp", uri=src)
+    if shard is not None:  # after the check: a rank may well have nothing to do
+        sources = _shard(sorted(sources), shard)
     if dst == "-":
         if len(sources) != 1:
             raise ValueError("cp: '-' as destination needs exactly one source object")
@@ -388,7 +437,7 @@ def _uri_sources(src: str, recursive: bool) -> list[tuple[str, str]]:
     """``[(uri, relative_path)]``: without ``recursive`` only the object itself or a glob's matches."""
     store, key = _resolve(src)
     if recursive or _split_glob(key)[1] is not None:
-        _, planned = plan_objects(src, recursive)
+        _, planned = plan_objects(src, recursive, "copy")
         return [(store.uri(k), rel) for k, rel in planned]
     if not key or key.endswith("/"):
         raise InvalidPathError("is a directory (use -r to copy it recursively)", op="cp", uri=src)

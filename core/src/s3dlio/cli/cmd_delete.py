@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from s3dlio.cli.cmd_list import nothing_at
 from s3dlio.cli.context import EXIT_OK, CliContext, UsageError
-from s3dlio.cli.sizes import jobs_arg
+from s3dlio.cli.sizes import jobs_arg, regex_arg
 from s3dlio.errors import BatchError, NotFoundError
 from s3dlio.plugin.runtime import resolve
 
@@ -32,6 +33,9 @@ def plan_delete(uri: str, recursive: bool, pattern: str | None) -> list[str]:
     if _GLOB.intersection(last):
         listed = s3dlio.list_iter(uri, recursive=recursive, pattern=pattern)
     elif recursive or uri.endswith(("/", "://")):
+        store, key = resolve(uri)
+        if key and store.is_link(key):
+            return [store.uri(key.rstrip("/"))]  # the link itself, never what it points to
         listed = s3dlio.list_iter(uri, recursive=True, pattern=pattern)
     else:
         if pattern is not None:
@@ -73,22 +77,52 @@ def _check_something_there(uri: str, recursive: bool) -> None:
         raise NotFoundError("no such object", op="delete", uri=uri)
 
 
+def _guard_root(uri: str, *, force: bool, yes: bool, dry_run: bool) -> None:
+    """Refuse a recursive delete of a filesystem root (``file:///``) or a whole bucket
+    unless ``--force``; then ask on a terminal, or require ``--yes`` without one.
+
+    Even ``--dry-run`` is refused: listing a whole filesystem is never what was meant.
+    """
+    store, key = resolve(uri)
+    if key.strip("/"):
+        return
+    root = store.uri("")
+    if not force:
+        raise UsageError(f"refusing to delete everything under the root {root}: "
+                         "add --force if that is really meant")
+    if dry_run or yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"deleting everything under {root} needs --yes when stdin is not a terminal")
+    sys.stderr.write(f"Delete EVERYTHING under {root}? Type 'yes' to confirm: ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() != "yes":
+        raise UsageError("not confirmed; nothing deleted")
+
+
 class DeleteCommand:
     """Delete objects; ``--dry-run`` lists what would go and deletes nothing."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("uri", metavar="URI", help="object URI, glob, or prefix (with -r)")
         parser.add_argument("-r", "--recursive", action="store_true", help="everything under the prefix")
-        parser.add_argument("-p", "--pattern", metavar="RE", help="only paths matching this regex")
+        parser.add_argument("-p", "--pattern", metavar="RE", type=regex_arg,
+                            help="only paths matching this regex")
         parser.add_argument("-j", "--jobs", type=jobs_arg, default=1000, metavar="N",
                             help="keys per delete batch (1000)")
         parser.add_argument("--dry-run", "--dryrun", dest="dry_run", action="store_true",
                             help="list what would be deleted; delete nothing")
+        parser.add_argument("--force", action="store_true",
+                            help="allow -r of a filesystem or bucket root (asks on a terminal)")
+        parser.add_argument("-y", "--yes", action="store_true",
+                            help="with --force: do not ask (needed when stdin is not a terminal)")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
         import s3dlio
 
         glob = _GLOB.intersection(args.uri.rpartition("/")[2])
+        if args.recursive or args.uri.endswith(("/", "://")):
+            _guard_root(args.uri, force=args.force, yes=args.yes, dry_run=args.dry_run)
         if args.pattern is None and not args.dry_run and not glob:
             _check_something_there(args.uri, args.recursive)
             # The library streams big prefixes in batches and tidies emptied directories.

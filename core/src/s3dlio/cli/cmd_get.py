@@ -32,6 +32,7 @@ class GetCommand:
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
         import s3dlio
 
+        ctx.stdout_holds_data = args.output == "-"
         uris = collect_uris(args)
         if not uris:
             raise NotFoundError("no objects matched", op="get", uri=args.uri or args.keylist)
@@ -78,7 +79,11 @@ def collect_uris(args: argparse.Namespace) -> list[str]:
 
 def _read_keylist(path: str, base: str | None) -> list[str]:
     out = []
-    with open(path, encoding="utf-8") as fh:
+    try:
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:  # a missing or unreadable --keylist is the caller's mistake (exit 2)
+        raise UsageError(f"--keylist {path}: {exc.strerror or exc}") from exc
+    with fh:
         for line in fh:
             item = line.strip()
             if not item or item.startswith("#"):

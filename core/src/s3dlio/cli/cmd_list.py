@@ -16,7 +16,7 @@ from typing import Any
 
 from s3dlio.cli.context import EXIT_OK, CliContext
 from s3dlio.cli.main import silence_stdout
-from s3dlio.cli.sizes import format_iec
+from s3dlio.cli.sizes import format_iec, regex_arg
 from s3dlio.errors import InvalidPathError, NotFoundError, NotSupportedError
 from s3dlio.plugin.runtime import resolve
 
@@ -62,7 +62,8 @@ class ListCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("uri", help="directory URI, object URI or glob (file:///data/*.npz)")
         parser.add_argument("-r", "--recursive", action="store_true", help="descend into sub-directories")
-        parser.add_argument("-p", "--pattern", metavar="RE", help="regex searched in the relative path")
+        parser.add_argument("-p", "--pattern", metavar="RE", type=regex_arg,
+                            help="regex searched in the relative path")
         parser.add_argument("-c", "--count-only", action="store_true",
                             help="print only the counts (objects; directories apart) and the rate")
         parser.add_argument("-l", "--long", action="store_true", help="also size and last-modified time")

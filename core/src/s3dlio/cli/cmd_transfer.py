@@ -7,11 +7,32 @@ from collections.abc import Callable
 from typing import Any
 
 from s3dlio.api.transfer import copy, download, upload
-from s3dlio.cli.context import EXIT_OK, CliContext, Progress
+from s3dlio.cli.context import EXIT_OK, CliContext, Progress, UsageError
 from s3dlio.cli.sizes import jobs_arg
-from s3dlio.errors import BatchError
+from s3dlio.errors import BatchError, ConfigError
 
-__all__ = ["CopyCommand", "DownloadCommand", "UploadCommand"]
+__all__ = ["CopyCommand", "DownloadCommand", "UploadCommand", "add_rank_arguments", "rank_share"]
+
+
+def add_rank_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--rank auto|N`` and ``--world-size auto|N`` (docs/cli.md, "Rank-aware commands")."""
+    parser.add_argument("--rank", default="auto", metavar="auto|N",
+                        help="this process's rank: takes the items with index %% world == rank "
+                             "(auto: torch.distributed, RANK, OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID)")
+    parser.add_argument("--world-size", default="auto", metavar="auto|N",
+                        help="number of ranks (auto: WORLD_SIZE, OMPI_COMM_WORLD_SIZE, PMI_SIZE, "
+                             "SLURM_NTASKS; else 1)")
+
+
+def rank_share(args: argparse.Namespace) -> tuple[int, int]:
+    """``(rank, world_size)`` from the rank flags and the launcher; a bad pair is a usage error."""
+    from s3dlio.dist import parse_world_arg, world
+
+    try:
+        w = world(parse_world_arg(args.rank, "--rank"), parse_world_arg(args.world_size, "--world-size"))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    return w.rank, w.world_size
 
 
 def _summarize(ctx: CliContext, op: str, run: Callable[[Progress], dict[str, int]]) -> int:
@@ -52,11 +73,15 @@ class UploadCommand:
         parser.add_argument("-j", "--jobs", type=jobs_arg, default=32, metavar="N",
                             help="files in flight (32)")
         parser.add_argument("-c", "--create-bucket", action="store_true", help="create the bucket first")
+        parser.add_argument("--skip-existing", action="store_true",
+                            help="leave destinations that exist (resume an interrupted run)")
+        add_rank_arguments(parser)
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
+        share = rank_share(args)
         return _summarize(ctx, "UPLOAD", lambda bar: upload(
             args.sources, args.dest, max_in_flight=args.jobs, create_bucket=args.create_bucket,
-            on_item=_on_item(ctx, bar, "upload"),
+            on_item=_on_item(ctx, bar, "upload"), shard=share, skip_existing=args.skip_existing,
         ))
 
 
@@ -69,11 +94,15 @@ class DownloadCommand:
         parser.add_argument("-j", "--jobs", type=jobs_arg, default=64, metavar="N",
                             help="objects in flight (64)")
         parser.add_argument("-r", "--recursive", action="store_true", help="include sub-directories")
+        parser.add_argument("--skip-existing", action="store_true",
+                            help="leave local files that exist with the object's size (resume)")
+        add_rank_arguments(parser)
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
+        share = rank_share(args)
         return _summarize(ctx, "DOWNLOAD", lambda bar: download(
             args.src, args.dest, max_in_flight=args.jobs, recursive=args.recursive,
-            on_item=_on_item(ctx, bar, "download"),
+            on_item=_on_item(ctx, bar, "download"), shard=share, skip_existing=args.skip_existing,
         ))
 
 
@@ -97,7 +126,8 @@ class CopyCommand:
                             help="items in flight (32)")
         parser.add_argument("-r", "--recursive", action="store_true", help="copy a whole directory/prefix")
         parser.add_argument("-c", "--create-bucket", action="store_true", help="create the bucket first")
-        parser.add_argument("-n", "--no-clobber", action="store_true", help="skip existing destinations")
+        parser.add_argument("-n", "--no-clobber", "--skip-existing", dest="no_clobber", action="store_true",
+                            help="skip existing destinations (reruns resume)")
         parser.add_argument("--dry-run", "--dryrun", dest="dry_run", action="store_true",
                             help="show what would be copied")
         parser.add_argument("--include", action=_FilterAction, const="include", metavar="GLOB",
@@ -105,8 +135,10 @@ class CopyCommand:
         parser.add_argument("--exclude", action=_FilterAction, const="exclude", metavar="GLOB",
                             help="skip matching relative paths (later flags win)")
         parser.set_defaults(filters=[])
+        add_rank_arguments(parser)
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
+        share = rank_share(args)
         def plan(src: str, dst: str) -> None:
             ctx.emit({"type": "copy", "src": src, "dest": dst, "dry_run": True},
                      f"(dryrun) copy: {src} -> {dst}")
@@ -119,7 +151,8 @@ class CopyCommand:
                 plan(src, dst)
 
             result = copy(args.src, args.dest, recursive=args.recursive, max_in_flight=args.jobs,
-                          no_clobber=args.no_clobber, filters=args.filters, dry_run=True, on_plan=count)
+                          no_clobber=args.no_clobber, filters=args.filters, dry_run=True, on_plan=count,
+                          shard=share)
             ctx.info(f"{len(planned)} items would be copied ({result['skipped']} skipped)")
             ctx.set_summary(would_copy=len(planned), skipped=result["skipped"])
             return EXIT_OK
@@ -127,4 +160,5 @@ class CopyCommand:
             args.src, args.dest, recursive=args.recursive, max_in_flight=args.jobs,
             no_clobber=args.no_clobber, filters=args.filters, dry_run=args.dry_run,
             create_bucket=args.create_bucket, on_item=_on_item(ctx, bar, "copy"), on_plan=plan,
+            shard=share,
         ))

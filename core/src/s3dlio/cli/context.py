@@ -109,6 +109,9 @@ class CliContext:
         self._stderr = stderr
         self.summary: dict[str, Any] = {}
         """Fields of the final ``{"type": "summary"}`` record (``--json``)."""
+        self.stdout_holds_data = False
+        """Set by a command writing object bytes to stdout (``get -o -``): NDJSON records
+        and the summary then go to stderr, so they never mix into the data."""
 
     @property
     def stdout(self) -> TextIO:
@@ -119,6 +122,11 @@ class CliContext:
     def stderr(self) -> TextIO:
         return self._stderr or sys.stderr
 
+    @property
+    def records(self) -> TextIO:
+        """Where ``--json`` records go: stdout, or stderr while stdout holds data."""
+        return self.stderr if self.stdout_holds_data else self.stdout
+
     # ------------------------------------------------------------------ output
     def out(self, line: str) -> None:
         """One line of data on stdout (suppressed in JSON mode: use :meth:`emit`)."""
@@ -128,7 +136,7 @@ class CliContext:
     def emit(self, record: dict[str, Any], text: str | None = None) -> None:
         """A data record: NDJSON with ``--json``, else ``text`` (if given) on stdout."""
         if self.json_mode:
-            self.stdout.write(json.dumps(record, default=str) + "\n")
+            self.records.write(json.dumps(record, default=str) + "\n")
         elif text is not None:
             self.stdout.write(text + "\n")
 
@@ -153,8 +161,8 @@ class CliContext:
         """With ``--json``: print the last line, ``{"type": "summary", …}``."""
         if self.json_mode:
             record = {"type": "summary", "command": self.command, "exit_code": exit_code, **self.summary}
-            self.stdout.write(json.dumps(record, default=str) + "\n")
-            self.stdout.flush()
+            self.records.write(json.dumps(record, default=str) + "\n")
+            self.records.flush()
 
     # ---------------------------------------------------------------- progress
     @property

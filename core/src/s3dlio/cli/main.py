@@ -40,9 +40,11 @@ from s3dlio.errors import (
     NotFoundError,
     PluginError,
     S3dlioError,
+    StoreError,
 )
 from s3dlio.plugin import catalog
 from s3dlio.plugin.registry import load_object
+from s3dlio.redaction import redact
 
 __all__ = ["EPILOG", "build_parser", "global_parser", "main"]
 
@@ -262,7 +264,11 @@ def _main(args_list: list[str]) -> int:
         parser, command = build_parser(registry, selected)
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2)
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        if code and getattr(pre, "json", False):
+            # --json promises the summary as the last line, usage errors included.
+            CliContext(json_mode=True, command=selected or "").write_summary(code)
+        return code
     except PluginError as exc:
         sys.stderr.write(f"s3-cli: error: {exc}\n")
         return EXIT_CONFIG
@@ -402,6 +408,8 @@ def report_error(exc: BaseException, ctx: CliContext) -> int:
     line, the item's exit code.
     """
     code = exit_code_for(exc)
+    if isinstance(exc, StoreError) and exc.op is None and ctx.command:
+        exc.op = ctx.command  # a URI check has no operation of its own: name the command's
     prefix = ""
     if isinstance(exc, BatchError):
         ctx.set_summary(ok=exc.succeeded, failed=len(exc.failures),
@@ -417,7 +425,9 @@ def report_error(exc: BaseException, ctx: CliContext) -> int:
     ctx.error(message)
     ctx.set_summary(error=message)
     if ctx.verbose > 1:
-        traceback.print_exception(exc, file=ctx.stderr)
+        # Chained SDK causes may quote a URL with user:password@ or a signed query: the
+        # traceback passes through the same redaction as every other line we print.
+        ctx.stderr.write(redact("".join(traceback.format_exception(exc))))
     return code
 
 

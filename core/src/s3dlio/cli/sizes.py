@@ -13,7 +13,7 @@ import argparse
 import re
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["MAX_JOBS", "format_iec", "jobs_arg", "parse_size", "size_arg", "count_arg"]
+__all__ = ["MAX_JOBS", "count_arg", "format_iec", "jobs_arg", "parse_size", "regex_arg", "size_arg"]
 
 MAX_JOBS = 4096
 
@@ -71,6 +71,15 @@ def jobs_arg(text: str) -> int:
     if not 1 <= value <= MAX_JOBS:
         raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_JOBS}, got {text!r}")
     return value
+
+
+def regex_arg(text: str) -> str:
+    """argparse type: a regular expression that compiles (``-p (`` is a usage error)."""
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a valid regular expression {text!r}: {exc}") from exc
+    return text
 
 
 def format_iec(n: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from s3dlio.bytesview import configure_pool
 from s3dlio.config import CoreSettings, PluginSettings, UploadSettings
 from s3dlio.plugin.hookspecs import hookimpl
 from s3dlio.plugin.registry import BackendSpec, MiddlewareSpec
@@ -48,6 +49,7 @@ def s3dlio_configure(settings: Settings) -> None:
         from s3dlio.engines.malloc import retain_freed_memory
 
         retain_freed_memory(core.malloc_retain_mb << 20)
+    configure_pool(core.buffer_pool_mb, core.buffer_pool_count)
     if core.rt_threads:
         from s3dlio.engines.pool import set_async_workers
 

@@ -60,6 +60,12 @@ _NAMES_BY_DIST: Mapping[str, str] = {
         "VecDataLoader VecDataset"
     ),
     "s3dlio-s3": "configure_s3 parse_s3_uri_full",
+    "s3dlio-checkpoint": (
+        "CheckpointStore PyCheckpointStore CheckpointInfo PyCheckpointInfo CheckpointWriter "
+        "PyCheckpointWriter CheckpointReader PyCheckpointReader save_checkpoint load_checkpoint "
+        "load_checkpoint_with_validation load_checkpoint_with_validation_view save_distributed_shard "
+        "finalize_distributed_checkpoint"
+    ),
     "s3dlio-gcs": (
         "gcs_get_channel_count gcs_get_rapid_mode gcs_query_rapid_bucket gcs_set_channel_count "
         "gcs_set_rapid_mode"
@@ -74,6 +80,9 @@ NAMES: Mapping[str, str] = {
 SUBMODULES: Mapping[str, str] = {
     "torch": "s3dlio-loaders[torch]",
     "jax_tf": "s3dlio-loaders",
+    "dcp": "s3dlio-checkpoint[torch]",
+    "fsspec": "s3dlio-fsspec",
+    "bulk": "s3dlio-dask",
 }
 """Submodule ``s3dlio.<name>`` → the distribution (with extra) that serves it."""
 
@@ -82,6 +91,7 @@ CLI: Mapping[str, str] = {
     "put": "s3dlio-datagen",
     "generate": "s3dlio-datagen",
     "oplog": "s3dlio-oplog",
+    "checkpoint": "s3dlio-checkpoint",
     "--op-log": "s3dlio-oplog",
     "--endpoint-url": "s3dlio-s3",
     "--endpoint": "s3dlio-s3",

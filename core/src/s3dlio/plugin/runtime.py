@@ -16,7 +16,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from s3dlio.errors import BackendNotFoundError, InvalidPathError
+from s3dlio.errors import BackendNotFoundError, InvalidPathError, StoreError
 
 if TYPE_CHECKING:
     from s3dlio.config import Settings
@@ -190,12 +190,23 @@ def runtime() -> Runtime:
     return rt
 
 
-def resolve(uri: str) -> tuple[ObjectStore, str]:
-    """``(store, key)`` for ``uri`` using the process runtime."""
+def resolve(uri: str, op: str | None = None) -> tuple[ObjectStore, str]:
+    """``(store, key)`` for ``uri`` using the process runtime.
+
+    ``op``: the operation asking, named in a URI-check error that has none (the stores'
+    ``split_uri`` cannot know which operation it checks for).
+    """
     rt = _runtime
     if rt is None:
         rt = runtime()
-    return rt.resolve(uri)
+    if op is None:
+        return rt.resolve(uri)
+    try:
+        return rt.resolve(uri)
+    except StoreError as exc:
+        if exc.op is None:
+            exc.op = op
+        raise
 
 
 def bucket_uri(bucket: str, key: str = "") -> str:

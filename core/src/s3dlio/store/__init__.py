@@ -384,6 +384,14 @@ class ObjectStore(abc.ABC):
     def cleanup_prefix(self, prefix: str) -> None:
         """After a recursive delete: local stores drop the directories it emptied."""
 
+    def is_link(self, key: str) -> bool:
+        """``True`` if ``key`` names a symbolic link (local stores; object stores have none).
+
+        A recursive delete of a link removes the link itself and never what it points
+        to (docs/reliability.md).
+        """
+        return False
+
     def put_file(self, key: str, path: str) -> int:
         """Upload the local file ``path`` as ``key``; return its size."""
         with open(path, "rb") as fh:

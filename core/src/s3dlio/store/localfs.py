@@ -1,6 +1,6 @@
 """Atomic local-file writes shared by the file://, direct:// backends and ``download``.
 
-A write goes to ``.{name}.s3dlio-tmp-{pid}-{8 hex}`` in the destination directory
+A write goes to ``.{name}.s3dlio-tmp-{pid}-{16 hex}.s3dlio-partial`` in the destination directory
 (created ``O_EXCL`` with mode ``0o666 & ~umask``, unlike ``mkstemp``'s 0600), is
 checked for its byte count, optionally fsynced, then published with
 ``os.replace`` — or, for a create-only write (``exclusive=True``), with ``os.link``,
@@ -11,9 +11,11 @@ untouched.
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import itertools
 import os
+import re
+import secrets
 from collections.abc import Callable, Iterable
 
 from s3dlio.errors import (
@@ -26,6 +28,7 @@ from s3dlio.errors import (
 
 __all__ = [
     "TEMP_MARKER",
+    "TEMP_SUFFIX",
     "atomic_write",
     "fsync_dir",
     "is_temp_name",
@@ -34,20 +37,24 @@ __all__ = [
 ]
 
 TEMP_MARKER = ".s3dlio-tmp-"
+TEMP_SUFFIX = ".s3dlio-partial"
+"""Ends every temp name: a user file must match the whole pattern to be taken for one."""
+
+_TEMP_NAME = re.compile(r"\..+\.s3dlio-tmp-[0-9]+-[0-9a-f]{16}\.s3dlio-partial", re.DOTALL)
+"""``.{name}.s3dlio-tmp-{pid}-{16 hex}.s3dlio-partial`` — 64 random bits plus a marker at
+both ends, so ``list`` hides and ``abort_incomplete_uploads`` deletes only our temps, never
+a user file that merely looks similar (issue 16)."""
 
 
 def is_temp_name(name: str) -> bool:
-    """``True`` for the hidden temp files of in-progress writes."""
-    return name.startswith(".") and TEMP_MARKER in name
-
-
-_temp_counter = itertools.count()
+    """``True`` for the hidden temp files of in-progress writes (exact pattern only)."""
+    return name.endswith(TEMP_SUFFIX) and _TEMP_NAME.fullmatch(name) is not None
 
 
 def temp_path_for(path: str) -> str:
-    """A fresh temp path beside ``path`` (pid + per-process counter; opened ``O_EXCL``)."""
+    """A fresh temp path beside ``path`` (pid + 64 random bits; opened ``O_EXCL``)."""
     head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}{TEMP_MARKER}{os.getpid()}-{next(_temp_counter):08x}")
+    return os.path.join(head, f".{tail}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(8)}{TEMP_SUFFIX}")
 
 
 def write_all(fd: int, data: memoryview) -> int:
@@ -70,21 +77,28 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+_PARENT_TRIES = 20
+
+
 def _open_temp(path: str, parent: str, make_parents: bool, open_flags: int) -> tuple[int, str]:
     """Create the temp file, making parents only when the first attempt says they are missing."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | open_flags
-    made_parents = False
+    # A recursive delete running beside this put may remove the parents again between
+    # makedirs and open (its cleanup drops every directory it finds empty): recreate them,
+    # a bounded number of times, instead of failing the put with NotFoundError.
+    parent_tries = 0
     for _ in range(100):
         tmp = temp_path_for(path)
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileNotFoundError:
-            if not make_parents or made_parents or not parent:
+            if not make_parents or parent_tries >= _PARENT_TRIES or not parent:
                 raise
-            os.makedirs(parent, exist_ok=True)
-            made_parents = True
+            parent_tries += 1
+            with contextlib.suppress(FileNotFoundError):  # a parent of a parent vanished: retry
+                os.makedirs(parent, exist_ok=True)
         except FileExistsError:
-            continue  # a stale temp of an earlier process with the same pid
+            continue  # 64 random bits collided: practically never
     raise OSError(errno.EEXIST, "could not create a unique temp file", path)
 
 

@@ -116,6 +116,9 @@ class StoreWrapper(ObjectStore):
     def cleanup_prefix(self, prefix: str) -> None:
         self.inner.cleanup_prefix(prefix)
 
+    def is_link(self, key: str) -> bool:
+        return self.inner.is_link(key)
+
     def copy(self, src_key: str, dst_key: str) -> None:
         self.inner.copy(src_key, dst_key)
 

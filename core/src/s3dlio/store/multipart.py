@@ -24,8 +24,10 @@ from __future__ import annotations
 import atexit
 import logging
 import math
+import os
 import queue
 import re
+import signal
 import threading
 import time
 import warnings
@@ -199,6 +201,10 @@ class MultipartUploadWriter:
                 f"({min_part} bytes = {min_part // MiB} MiB) for {self.uri}"
             )
         if expected_size is not None:
+            if isinstance(expected_size, bool) or not isinstance(expected_size, int):
+                raise TypeError(f"expected_size must be an int, got {type(expected_size).__name__}")
+            if expected_size < 0:
+                raise ValueError(f"expected_size must be >= 0, got {expected_size} ({self.uri})")
             part_size = max(part_size, math.ceil(expected_size / store.max_parts))
         if max_in_flight is None:
             max_in_flight = upload.max_in_flight or max(32, math.ceil(512 * MiB / part_size))
@@ -234,6 +240,7 @@ class MultipartUploadWriter:
         self._rec = rec
         self._span = rec.start() if rec is not None else None
         _open_writers.add(self)
+        _install_sigterm_abort()
 
     # ---------------------------------------------------------------- status
     def bytes_written(self) -> int:
@@ -323,7 +330,11 @@ class MultipartUploadWriter:
             view = self._buf[self._fill : self._fill + size]
             self._reserved = (ReservedBuffer(self._buf_owner, view), True)
         else:
-            owner, view = BytesView.allocate(size)
+            try:
+                owner, view = BytesView.allocate(size)
+            except (MemoryError, OverflowError) as exc:  # reserve(2**62): typed, never raw
+                raise StoreError(f"reserve: cannot allocate {size} bytes", op="put",
+                                 uri=self.uri) from exc
             self._reserved = (ReservedBuffer(owner, view), False)
         return view
 
@@ -692,6 +703,36 @@ def upload_buffer(
         writer._check_open("put")
         writer._accept(data, data)
         return writer.close()
+
+
+_sigterm_installed = False
+
+
+def _install_sigterm_abort() -> None:
+    """On the first writer: make SIGTERM abort open uploads before the process ends.
+
+    Only where the application left SIGTERM at its default (which would end the process
+    without running ``atexit``, leaving uploads pending) and only from the main thread
+    (``signal.signal`` refuses others; such a process keeps the default).
+    """
+    global _sigterm_installed
+    if _sigterm_installed:
+        return
+    _sigterm_installed = True
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM
+        _sigterm_installed = False
+
+
+def _on_sigterm(signum: int, _frame: object) -> None:
+    try:
+        _abort_open_writers()
+    finally:
+        # Then die of SIGTERM as the default would (exit status 128 + 15 for the parent).
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
 
 @atexit.register

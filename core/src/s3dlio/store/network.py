@@ -255,8 +255,14 @@ class NetworkStore(ObjectStore):
             head = first.size if first.head is None else first.head
             self._read_response(first.readinto, mv if head == first.size else mv[:head], key,
                                 release=first.release, close=first.close)
+            if head == first.size:
+                # The whole object came in this answer: a checksum mismatch (IntegrityError,
+                # retryable) is retried here like a short body, by reading it again.
+                self._check_whole(key, mv, first.checksum)
+                checked.append(True)
             return view, mv, first
 
+        checked: list[bool] = []
         result = self._call("get", key, attempt)
         if result is None:
             first = held[0]
@@ -269,7 +275,8 @@ class NetworkStore(ObjectStore):
             # A bounded first GET: the rest by ranges, concurrent from the threshold on.
             self._ranges_into(key, mv, start=first.head, pin=first.pin,
                               concurrent=threshold is not None and size >= threshold)
-        self._check_whole(key, mv, first.checksum)
+        if not checked:
+            self._check_whole(key, mv, first.checksum)
         return view
 
     def _get_split(self, key: str, size: int, first: OpenGet | None) -> BytesView:

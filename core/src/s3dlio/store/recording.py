@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from s3dlio.errors import NotFoundError
+from s3dlio.redaction import redact
 from s3dlio.store import ObjectStore
 from s3dlio.store.middleware import StoreWrapper
 
@@ -129,7 +130,8 @@ class RecordingStore(StoreWrapper):
         # Computed once: rows name the path without scheme or endpoint (docs/oplog.md),
         # and building these strings per request was a third of the wrapper's cost.
         self._file_prefix = inner.root.split("://", 1)[1] if "://" in inner.root else inner.root
-        self._endpoint = inner.endpoint
+        # An endpoint URL may carry user:password@ (--endpoint-url): rows never hold it.
+        self._endpoint = redact(inner.endpoint)
         self._place = (self._endpoint, self._file_prefix)
         """A fast-path row's endpoint field: the row's file is this prefix + the key."""
 

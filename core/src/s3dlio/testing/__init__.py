@@ -24,6 +24,10 @@
   SDK) stores the same objects whichever path writes and whichever reads; :func:`use_proxy`
   sets the proxy environment (lean paths must step aside for a proxy).
 
+* :class:`FaultProxy` and :class:`Fault` (:mod:`s3dlio.testing.faults`) — a loopback
+  reverse proxy in front of an emulator injecting scripted or seeded-random network
+  faults (refused, dropped, reset, truncated, lost responses, stalls, 5xx, throttling,
+  200 with an error document, flipped bytes, redirects), counting what it injected.
 * :class:`MotoServer`, :class:`SeaweedFSServer`, :class:`AzuriteServer`,
   :class:`FakeGcsServer`, :class:`RedirectingProxy` (:mod:`s3dlio.testing.servers`) — real
   servers on 127.0.0.1; ``pytest_plugins = ["s3dlio.testing.pytest_servers"]`` makes them
@@ -46,6 +50,8 @@ __all__ = [
     "CliRoundTripChecks",
     "DoctorChecks",
     "FakeGcsServer",
+    "Fault",
+    "FaultProxy",
     "MotoServer",
     "ObjectStoreConformance",
     "PicklingChecks",
@@ -80,6 +86,8 @@ _NAMES = {
     "assert_paths_agree": "s3dlio.testing.datapaths",
     "use_proxy": "s3dlio.testing.datapaths",
     "assert_failed_write_left_no_trace": "s3dlio.testing.local_faults",
+    "Fault": "s3dlio.testing.faults",
+    "FaultProxy": "s3dlio.testing.faults",
     "MotoServer": "s3dlio.testing.servers",
     "SeaweedFSServer": "s3dlio.testing.servers",
     "AzuriteServer": "s3dlio.testing.servers",

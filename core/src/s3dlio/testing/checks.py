@@ -210,7 +210,8 @@ class CliRoundTripChecks(_Roots):
             assert missing.returncode == 4, (argv, missing.stderr)  # 4: not found
             assert "missing" in missing.stderr
         assert not (tmp_path / "none").exists()
-        ok("rm", "-r", store_root)
+        # store_root may be a whole bucket, which rm -r refuses without --force (and --yes).
+        ok("rm", "-r", "--force", "--yes", store_root)
         gone = cli("ls", "-r", store_root)  # 4 where the directory went with its objects (file://)
         assert gone.returncode in (0, 4) and gone.stdout == "", gone
         assert s3dlio.list(store_root, recursive=True) == []

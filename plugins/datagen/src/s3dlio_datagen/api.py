@@ -498,6 +498,9 @@ def put(
     *,
     seed: int | None = None,
     on_object: Callable[[str, int], None] | None = None,
+    shard: tuple[int, int] | None = None,
+    skip_existing: bool = False,
+    on_skip: Callable[[str], None] | None = None,
 ) -> None:
     """Write ``num`` synthetic objects ``prefix/template.format(i, num)`` concurrently.
 
@@ -513,6 +516,8 @@ def put(
     streams natively, e.g. file://), so memory per object in flight is one piece;
     ``single-pass`` always builds the whole object. ``seed`` makes the
     payloads reproducible; ``on_object(uri, nbytes)`` is called after each write.
+    ``shard=(rank, world)`` writes only the indices ``i % world == rank``
+    (:mod:`s3dlio.dist`); ``skip_existing`` leaves objects that exist (``on_skip(uri)``).
     Failures raise ``BatchError`` after every object settles.
     """
     import s3dlio
@@ -545,8 +550,14 @@ def put(
                  and size >= STREAM_MIN and _streams_natively(_object_uri(prefix, template, 0, num)))
     piece = max(chunk_size, STREAM_PIECE)
 
+    mine = range(num) if shard is None else range(shard[0], num, shard[1])
+
     def one(i: int) -> int:
         uri = _object_uri(prefix, template, i, num)
+        if skip_existing and s3dlio.exists(uri):
+            if on_skip is not None:
+                on_skip(uri)
+            return 0
         if streaming:
             from s3dlio.plugin.runtime import resolve
 
@@ -562,7 +573,9 @@ def put(
         return nbytes
 
     first = _object_uri(prefix, template, 0, num) if num else None
-    run_batch(one, range(num), window=window_for(first, num, window), op="put",
+    if not mine:
+        return
+    run_batch(one, mine, window=window_for(first, len(mine), window), op="put",
               label=lambda i: _object_uri(prefix, template, i, num))
 
 

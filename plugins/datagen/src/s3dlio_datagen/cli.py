@@ -8,12 +8,12 @@ deterministic, resumable dataset (object ``i`` depends only on ``--seed`` and
 from __future__ import annotations
 
 import argparse
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from s3dlio.cli.cmd_transfer import add_rank_arguments, rank_share
 from s3dlio.cli.context import EXIT_OK, CliContext, Progress, UsageError
 from s3dlio.cli.sizes import count_arg, jobs_arg, size_arg
 
@@ -22,8 +22,6 @@ __all__ = ["GenerateCommand", "PutCommand", "rank_and_world"]
 _PUT_TYPES = ("raw", "zeros", "npz", "tfrecord", "hdf5")
 _GEN_FORMATS = ("raw", "npz", "npy", "tfrecord", "hdf5", "parquet")
 _EXT = {"raw": "dat", "npz": "npz", "npy": "npy", "tfrecord": "tfrecord", "hdf5": "h5", "parquet": "parquet"}
-_RANK_ENV = ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID")
-_WORLD_ENV = ("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS")
 
 
 def _factor_arg(text: str) -> int:
@@ -118,13 +116,17 @@ class PutCommand:
                             help="generation chunk size for streaming mode (default 262144)")
         parser.add_argument("--seed", type=_seed_arg, default=None,
                             help="make the payloads reproducible (default: fresh OS entropy)")
+        add_rank_arguments(parser)
+        parser.add_argument("--skip-existing", action="store_true",
+                            help="leave objects that already exist (resume an interrupted run)")
 
     def run(self, args: argparse.Namespace, ctx: CliContext) -> int:
         from s3dlio_datagen.api import put
 
         if args.chunk_size < 1:
             raise UsageError("--chunk-size must be at least 1")
-        bar = ctx.progress(args.num, "put")
+        rank, world = rank_share(args)
+        bar = ctx.progress(len(range(rank, args.num, world)), "put")
         tracker = _Tracker(ctx, bar)
         start = time.perf_counter()
         try:
@@ -132,33 +134,26 @@ class PutCommand:
                 should_create_bucket=args.create_bucket, object_type=args.object_type,
                 dedup_factor=args.dedup, compress_factor=args.compress,
                 data_gen_algorithm=args.data_gen_algorithm, data_gen_mode=args.data_gen_mode,
-                chunk_size=args.chunk_size, seed=args.seed, on_object=tracker.written)
+                chunk_size=args.chunk_size, seed=args.seed, on_object=tracker.written,
+                shard=(rank, world), skip_existing=args.skip_existing, on_skip=tracker.skip)
         finally:
             bar.close()
+        ctx.set_summary(rank=rank, world_size=world)
         _report(ctx, "Uploaded", tracker, time.perf_counter() - start)
         return EXIT_OK
 
 
 def rank_and_world(rank: str, world: str, environ: dict[str, str] | None = None) -> tuple[int, int]:
-    """Resolve ``--rank``/``--world-size`` (``auto``: launcher variables, else 0 of 1)."""
-    env = os.environ if environ is None else environ
+    """Resolve ``--rank``/``--world-size`` (``auto``: :func:`s3dlio.dist.world`, else 0 of 1)."""
+    from s3dlio.dist import parse_world_arg
+    from s3dlio.dist import world as detect
+    from s3dlio.errors import ConfigError
 
-    def pick(value: str, names: tuple[str, ...], default: int, flag: str) -> int:
-        if value != "auto":
-            try:
-                return int(value)
-            except ValueError:
-                raise UsageError(f"{flag} must be an integer or 'auto', got {value!r}") from None
-        for name in names:
-            if env.get(name, "").strip().isdigit():
-                return int(env[name])
-        return default
-
-    world_size = pick(world, _WORLD_ENV, 1, "--world-size")
-    r = pick(rank, _RANK_ENV, 0, "--rank")
-    if world_size < 1 or not 0 <= r < world_size:
-        raise UsageError(f"need 0 <= rank < world size, got rank {r} of {world_size}")
-    return r, world_size
+    try:
+        w = detect(parse_world_arg(rank, "--rank"), parse_world_arg(world, "--world-size"), environ=environ)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    return w.rank, w.world_size
 
 
 def _payload_maker(fmt: str, size: int, dedup: int, compress: int, seed: int) -> Callable[[int], Any]:
@@ -192,8 +187,7 @@ class GenerateCommand:
                             help="names, formatted with (index, num, ext=...) (default img_{}_of_{}.{ext})")
         _add_data_args(parser)
         parser.add_argument("--seed", type=_seed_arg, default=0, help="dataset seed (default 0)")
-        parser.add_argument("--rank", default="auto", help="this writer's rank (auto: RANK, OMPI_…, PMI_…)")
-        parser.add_argument("--world-size", default="auto", help="number of writers (auto: WORLD_SIZE, …)")
+        add_rank_arguments(parser)
         parser.add_argument("--skip-existing", action="store_true",
                             help="leave files that already exist (resume an interrupted run)")
 

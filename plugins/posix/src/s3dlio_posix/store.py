@@ -266,11 +266,21 @@ class PosixStore(ObjectStore):
     def cleanup_prefix(self, prefix: str) -> None:
         # Drop the directories a recursive delete emptied (deepest first); a
         # directory still holding a file (a failed delete, a temp file) stays.
+        # A symbolic link to a directory inside the tree is removed as a link: the walk
+        # never descends into it, so nothing outside the tree is touched.
         top = "/" + prefix.rstrip("/")
-        if prefix and os.path.isdir(top):
-            for dirpath, _dirs, _files in os.walk(top, topdown=False):
+        if prefix and os.path.isdir(top) and not os.path.islink(top):
+            for dirpath, dirs, _files in os.walk(top, topdown=False):
+                for name in dirs:
+                    link = os.path.join(dirpath, name)
+                    if os.path.islink(link):
+                        with contextlib.suppress(OSError):
+                            os.unlink(link)
                 with contextlib.suppress(OSError):
                     os.rmdir(dirpath)
+
+    def is_link(self, key: str) -> bool:
+        return bool(key) and os.path.islink("/" + key.rstrip("/"))
 
     # ---------------------------------------------------------------- listing
     def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ListPage]:

@@ -131,9 +131,12 @@ class S3Rest:
 
     # ------------------------------------------------------------ requests
     def get(self, key: str, *, start: int | None = None, end: int | None = None,
-            if_match: str | None = None) -> RestResponse:
-        """GetObject (bytes ``start..end`` inclusive when given); the body is left to read."""
+            if_match: str | None = None, checksum_mode: bool = False) -> RestResponse:
+        """GetObject (bytes ``start..end`` inclusive when given); the body is left to read.
+        ``checksum_mode``: ask for the stored checksums (``x-amz-checksum-*`` headers)."""
         headers: dict[str, str] = {}
+        if checksum_mode:
+            headers["x-amz-checksum-mode"] = "ENABLED"
         if start is not None:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
         if if_match:

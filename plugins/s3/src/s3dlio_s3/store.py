@@ -87,6 +87,18 @@ def validate_bucket_name(bucket: str, uri: str) -> None:
 
 
 
+def _whole_crc32c(headers: Any, etag: str | None) -> str | None:
+    """The stored CRC-32C of the whole object, when the answer has one to check a full read
+    against: a single-PUT object (an ETag without ``-N``) with a full-object checksum. A
+    multipart object's value is composite (per part) and is not checked (docs/reliability.md)."""
+    crc = headers.get("x-amz-checksum-crc32c")
+    if not crc or "-" in crc or (etag and "-" in etag):
+        return None
+    if str(headers.get("x-amz-checksum-type") or "FULL_OBJECT").upper() != "FULL_OBJECT":
+        return None
+    return str(crc)
+
+
 def _crc32c_b64(data: memoryview) -> str:
     # The ``crc32c`` package takes any buffer (google-crc32c insists on ``bytes``, which
     # would cost a copy per part) and releases the GIL on large inputs.
@@ -211,13 +223,19 @@ class S3Store(NetworkStore):
                 return self._call(op, key, lambda: send({}), nbytes=nbytes)
             raise
 
+    def _checksum_of(self, data: memoryview) -> str | None:
+        # The form of x-amz-checksum-crc32c: base64 of the big-endian CRC-32C.
+        return _crc32c_b64(data) if self._checksums_on() else None
+
     # ------------------------------------------------------------------ reads
     def _open_get(self, key: str) -> OpenGet:
         client, rest = self._conn
         if rest is not None:
-            resp = rest.get(key)
+            checksums = self._checksums_on()
+            resp = rest.get(key, checksum_mode=checksums)
+            etag = resp.headers.get("ETag")
             return OpenGet(_rest_length(resp, self.uri(key)), resp.readinto, resp.release, resp.close,
-                           pin=resp.headers.get("ETag"))
+                           pin=etag, checksum=_whole_crc32c(resp.headers, etag) if checksums else None)
         got = client.get_object(Bucket=self.bucket, Key=key)
         body = got["Body"]
         readinto, release = _body_reader(body)
@@ -324,8 +342,60 @@ class S3Store(NetworkStore):
             kwargs["ContentType"] = content_type
         if self._checksums_on():
             kwargs["ChecksumAlgorithm"] = "CRC32C"
-        resp = self._call("create_upload", key, lambda: client.create_multipart_upload(**kwargs))
-        return str(resp["UploadId"])
+        # A retried CreateMultipartUpload whose first response was lost (reset, timeout)
+        # leaves an upload the server created and nobody knows the id of (issue 16). The
+        # uploads already pending for this key are noted first; after a retried create,
+        # every new one but ours is aborted — only then, so a plain create costs one LIST.
+        before = self._pending_upload_ids(key)
+        sent = 0
+
+        def create() -> Any:
+            nonlocal sent
+            sent += 1
+            return client.create_multipart_upload(**kwargs)
+
+        try:
+            resp = self._call("create_upload", key, create)
+        except Exception:
+            self._abort_orphans(key, before, keep=None)  # what an unanswered attempt created
+            raise
+        upload_id = str(resp["UploadId"])
+        if sent > 1:
+            self._abort_orphans(key, before, keep=upload_id)
+        return upload_id
+
+    def _pending_upload_ids(self, key: str) -> set[str] | None:
+        """Ids of the multipart uploads pending for exactly ``key`` (``None``: not listable)."""
+        client, bucket = self._conn.client, self.bucket
+        ids: set[str] = set()
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": key}
+        try:
+            while True:
+                resp = self._call("list_uploads", key, lambda: client.list_multipart_uploads(**kwargs))
+                ids.update(u["UploadId"] for u in resp.get("Uploads", ()) if u.get("Key") == key)
+                if not resp.get("IsTruncated"):
+                    return ids
+                kwargs["KeyMarker"] = resp.get("NextKeyMarker")
+                kwargs["UploadIdMarker"] = resp.get("NextUploadIdMarker")
+        except StoreError:
+            return None  # no s3:ListBucketMultipartUploads (or no answer): no orphan sweep
+
+    def _abort_orphans(self, key: str, before: set[str] | None, *, keep: str | None) -> None:
+        """Abort the uploads for ``key`` created since ``before`` was listed, except ``keep``.
+
+        Best effort: a failure here is logged, never raised over the create's outcome.
+        (A second writer starting an upload of the *same key* in that window would lose
+        its upload too; its Complete then fails with a typed error, nothing is lost.)
+        """
+        if before is None:
+            return
+        now = self._pending_upload_ids(key)
+        for upload_id in sorted((now or set()) - before - {keep}):
+            try:
+                self.abort_upload(key, upload_id)
+            except StoreError as exc:  # pragma: no cover - best effort
+                warnings.warn(f"could not abort the orphaned upload {upload_id} of {self.uri(key)}: "
+                              f"{exc}", stacklevel=2)
 
     def upload_part(self, key: str, upload_id: str, part_number: int, data: memoryview) -> UploadPart:
         (client, rest), bucket = self._conn, self.bucket
