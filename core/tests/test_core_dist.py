@@ -139,3 +139,23 @@ def test_cli_rank_out_of_range_is_usage_error(cmd: str, tmp_path: Path, mem: str
     assert main([*argv, "--rank", "2", "--world-size", "2"]) == 2
     assert "rank must be in 0..1" in capsys.readouterr().err
     assert main([*argv, "--rank", "x"]) == 2
+
+
+def test_configure_tokio_threads_divides_the_cpus_by_the_world_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3dlio.api import configure
+    from s3dlio.engines.pool import cpu_count
+
+    monkeypatch.setattr(configure, "_io_threads", None)
+    # configure_tokio_threads exports S3DLIO_RT_THREADS: setenv first so it is restored after.
+    monkeypatch.setenv("S3DLIO_RT_THREADS", "0")
+    monkeypatch.delenv("S3DLIO_RT_THREADS")
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
+                 "PMI_RANK", "PMI_SIZE", "SLURM_PROCID", "SLURM_NTASKS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "0")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    assert configure.configure_tokio_threads() == max(1, cpu_count() // 2)
+    assert configure.configure_tokio_threads(7) == max(1, cpu_count() // 2)  # the first call wins
+    monkeypatch.setattr(configure, "_io_threads", None)
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "5")  # rank beyond the size: ignored here
+    assert configure.configure_tokio_threads() == cpu_count()

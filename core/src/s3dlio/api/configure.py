@@ -6,6 +6,7 @@ import logging
 import os
 
 from s3dlio.log import FORMATS, RedactingFilter, StderrHandler, formatter
+from s3dlio.errors import ConfigError
 from s3dlio.plugin import runtime
 
 __all__ = ["configure_retries", "configure_tokio_threads", "init_logging"]
@@ -84,14 +85,14 @@ def configure_tokio_threads(n: int = 0) -> int:
     global _io_threads
     if _io_threads is None:
         if n <= 0:
+            from s3dlio.dist import world
             from s3dlio.engines.pool import cpu_count
 
-            world = 1
-            for var in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "WORLD_SIZE"):
-                if os.environ.get(var, "").isdigit():
-                    world = max(1, int(os.environ[var]))
-                    break
-            n = max(1, cpu_count() // world)
+            try:
+                size = world().world_size  # the launcher's ranks share this machine's CPUs
+            except ConfigError:  # inconsistent launcher variables: they are not ours to judge here
+                size = 1
+            n = max(1, cpu_count() // size)
         _io_threads = n
         os.environ.setdefault("S3DLIO_RT_THREADS", str(n))
     return _io_threads
