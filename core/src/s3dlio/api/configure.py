@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
-from s3dlio.log import FORMATS, RedactingFilter, StderrHandler, formatter
 from s3dlio.errors import ConfigError
+from s3dlio.log import FORMATS, RedactingFilter, StderrHandler, formatter
 from s3dlio.plugin import runtime
 
 __all__ = ["configure_retries", "configure_tokio_threads", "init_logging"]
